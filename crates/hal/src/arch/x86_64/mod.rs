@@ -1,0 +1,13 @@
+//! x86-64 support: boot, CPU setup, paging, traps, user mode, user copy, I/O.
+
+pub(crate) mod boot;
+pub(crate) mod cpu;
+pub(crate) mod gdt;
+pub(crate) mod idt;
+pub(crate) mod io;
+pub(crate) mod paging;
+pub(crate) mod percpu;
+pub(crate) mod phys;
+pub(crate) mod stack;
+pub(crate) mod user;
+pub(crate) mod usercopy;
