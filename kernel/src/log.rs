@@ -51,6 +51,14 @@ pub(crate) fn emit(args: core::fmt::Arguments<'_>) {
     console::send(GuestChannel::Log, line.as_bytes());
 }
 
+/// Sends one line on the panic path (no locks taken).
+pub(crate) fn emit_panic(args: core::fmt::Arguments<'_>) {
+    let mut line = LineBuf::new();
+    let _ = line.write_fmt(args);
+    let _ = line.write_str("\n");
+    console::send_unlocked(GuestChannel::Log, line.as_bytes());
+}
+
 /// Sends one formatted line if verbose logging is on.
 pub(crate) fn log(args: core::fmt::Arguments<'_>) {
     if VERBOSE.load(Ordering::Relaxed) {

@@ -1,40 +1,146 @@
 //! The oxv kernel: boots as a PVH guest and runs one Linux program.
+//!
+//! Boot sequence: serial console, frame allocator and kernel page tables,
+//! heap, launch record (program, argv, envp, options), clocks and RNG,
+//! ELF load, then the run loop until the program exits. The exit record
+//! goes to the host last and the VM powers off through isa-debug-exit.
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
 
-mod drivers;
-mod log;
+extern crate alloc;
 
+mod drivers;
+mod linux;
+mod log;
+mod mm;
+mod random;
+mod sched;
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use oxv_abi::bootchart::BootChart;
 use oxv_abi::console::GuestChannel;
-use oxv_abi::exit::{ExitKind, ExitRecord, DEBUG_EXIT_OK, DEBUG_EXIT_PORT};
+use oxv_abi::exit::{ExitKind, ExitRecord, DEBUG_EXIT_OK, DEBUG_EXIT_PANIC, DEBUG_EXIT_PORT};
+use oxv_abi::launch::{LaunchRecord, FLAG_BOOTCHART, FLAG_STDERR_TTY, FLAG_STDIN_TTY, FLAG_STDOUT_TTY, FLAG_VERBOSE};
 use oxv_hal::boot_info::BootInfo;
+use oxv_hal::heap::KernelHeap;
+
+use drivers::console;
+use linux::process::{Process, TtyInfo};
+use linux::run::Ending;
 
 oxv_hal::entry!(kmain);
 
 #[global_allocator]
-static HEAP: oxv_hal::heap::KernelHeap = oxv_hal::heap::KernelHeap::new();
+static HEAP: KernelHeap = KernelHeap::new();
+static HEAP_PAGES: mm::frames::HeapPages = mm::frames::HeapPages;
 
-fn kmain(info: BootInfo) -> ! {
-    drivers::serial::init();
-    drivers::console::send(GuestChannel::Stdout, b"hello from oxv\n");
-    log::emit(format_args!("regions {} modules {} valid {}", info.regions().len(), info.modules().len(), info.valid));
-    for r in info.regions() {
-        log::emit(format_args!("  {:#x}-{:#x} {:?}", r.start, r.end, r.kind));
-    }
-    let rec = ExitRecord { kind: ExitKind::Exited, code: 7, signal: 0, fault_addr: 0, rip: 0 };
-    drivers::console::send(GuestChannel::Exit, &rec.encode());
-    oxv_hal::debug_exit(DEBUG_EXIT_PORT, DEBUG_EXIT_OK);
+fn power_off(code: u8) -> ! {
+    oxv_hal::debug_exit(DEBUG_EXIT_PORT, code);
     loop {
         oxv_hal::halt();
     }
 }
 
+fn finish(rec: ExitRecord) -> ! {
+    console::send(GuestChannel::Exit, &rec.encode());
+    power_off(DEBUG_EXIT_OK)
+}
+
+/// Refuses to run: the reason is the last log line the host shows.
+fn fail(kind: ExitKind, args: core::fmt::Arguments<'_>) -> ! {
+    log::emit(args);
+    finish(ExitRecord { kind, code: 0, signal: 0, fault_addr: 0, rip: 0 })
+}
+
+fn kmain(info: BootInfo) -> ! {
+    drivers::serial::init();
+    if !info.valid {
+        fail(ExitKind::Panic, format_args!("boot: no valid hvm_start_info (is this a PVH loader?)"));
+    }
+    let (free, total) = match mm::frames::init(&info) {
+        Ok(c) => c,
+        Err(e) => fail(ExitKind::Panic, format_args!("boot: cannot set up memory: {e:?}")),
+    };
+    if let Err(e) = mm::kernel_space::init(&info) {
+        fail(ExitKind::Panic, format_args!("boot: cannot build kernel page tables: {e:?}"));
+    }
+    HEAP.init(&HEAP_PAGES);
+    let memory_ready = oxv_hal::rdtsc();
+    oxv_hal::set_user_fault_hook(linux::process::user_fault_hook);
+
+    let Some(module) = info.modules().first() else {
+        fail(ExitKind::LoadFailed, format_args!("no launch record: start oxv through `oxv run`"));
+    };
+    let rec = match LaunchRecord::decode(module.bytes()) {
+        Ok(r) => r,
+        Err(e) => fail(ExitKind::LoadFailed, format_args!("bad launch record: {e:?}")),
+    };
+    log::set_verbose(rec.has(FLAG_VERBOSE));
+    klog!("oxv: {} KiB RAM, {} KiB free after boot", total * 4, free * 4);
+    let seed = random::init(&rec.entropy);
+    klog!("random: seeded from host entropy, rdseed={} rdrand={}, tsc", seed.rdseed, seed.rdrand);
+    sched::clock::init(info.entry_tsc, rec.wall_clock_ns);
+
+    let argv: Vec<&[u8]> = rec.argv().collect();
+    let envp: Vec<&[u8]> = rec.envp().collect();
+    let exe = rec.exec_path();
+    let loaded = match linux::exec::load(rec.program, exe, &argv, &envp) {
+        Ok(l) => l,
+        Err(e) => fail(ExitKind::LoadFailed, format_args!("{e}")),
+    };
+    let tty = TtyInfo {
+        is_tty: [rec.has(FLAG_STDIN_TTY), rec.has(FLAG_STDOUT_TTY), rec.has(FLAG_STDERR_TTY)],
+        rows: rec.winsize.0,
+        cols: rec.winsize.1,
+    };
+    let proc = Arc::new(Process::new(loaded.aspace, exe.to_vec(), tty));
+    linux::process::set_current(proc.clone());
+    proc.aspace.lock().activate();
+    let stack_at = linux::exec::STACK_TOP - loaded.stack_image.len() as u64;
+    if linux::uaccess::write_bytes(stack_at, &loaded.stack_image).is_err() {
+        fail(ExitKind::LoadFailed, format_args!("out of memory for the program's stack"));
+    }
+    klog!("exec: entry {:#x}, stack {:#x}", loaded.ctx.rip, loaded.ctx.rsp);
+    let program_start = oxv_hal::rdtsc();
+    let ending = linux::run::run(proc.clone(), loaded.ctx);
+    let program_exit = oxv_hal::rdtsc();
+
+    if rec.has(FLAG_BOOTCHART) {
+        let chart = BootChart {
+            tsc_hz: oxv_hal::tsc_hz(),
+            kernel_entry: info.entry_tsc,
+            memory_ready,
+            program_start,
+            program_exit,
+        };
+        console::send(GuestChannel::BootChart, &chart.encode());
+    }
+    proc.aspace.lock().clear();
+    let rec = match ending {
+        Ending::Exited(code) => ExitRecord { kind: ExitKind::Exited, code, signal: 0, fault_addr: 0, rip: 0 },
+        Ending::Killed { sig, fault_addr, rip } => {
+            ExitRecord { kind: ExitKind::Signaled, code: 0, signal: sig, fault_addr, rip }
+        }
+    };
+    finish(rec)
+}
+
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    log::emit(format_args!("kernel panic: {info}"));
-    oxv_hal::debug_exit(DEBUG_EXIT_PORT, 1);
-    loop {
-        oxv_hal::halt();
+    log::emit_panic(format_args!("kernel panic: {}", info.message()));
+    if let Some(loc) = info.location() {
+        log::emit_panic(format_args!("  at {}:{}", loc.file(), loc.line()));
     }
+    log::emit_panic(format_args!("backtrace:"));
+    let mut n = 0;
+    oxv_hal::backtrace::walk(24, |addr| {
+        log::emit_panic(format_args!("  #{n} {addr:#x}"));
+        n += 1;
+    });
+    let rec = ExitRecord { kind: ExitKind::Panic, code: 0, signal: 0, fault_addr: 0, rip: 0 };
+    console::send_unlocked(GuestChannel::Exit, &rec.encode());
+    power_off(DEBUG_EXIT_PANIC)
 }

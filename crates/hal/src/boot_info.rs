@@ -176,3 +176,32 @@ impl BootInfo {
         boot_slice(self.cmdline.0, self.cmdline.1)
     }
 }
+
+/// Virtual ranges of the kernel image's sections (from the linker script).
+#[derive(Debug, Clone, Copy)]
+pub struct KernelLayout {
+    /// Code: read + execute.
+    pub text: (u64, u64),
+    /// Constants: read only.
+    pub rodata: (u64, u64),
+    /// Data and bss: read + write.
+    pub data: (u64, u64),
+}
+
+/// The kernel image layout.
+pub fn kernel_layout() -> KernelLayout {
+    extern "C" {
+        static __text_start: u8;
+        static __text_end: u8;
+        static __rodata_start: u8;
+        static __rodata_end: u8;
+        static __data_start: u8;
+        static __data_end: u8;
+    }
+    let a = |p: *const u8| p as u64;
+    KernelLayout {
+        text: (a(core::ptr::addr_of!(__text_start)), a(core::ptr::addr_of!(__text_end))),
+        rodata: (a(core::ptr::addr_of!(__rodata_start)), a(core::ptr::addr_of!(__rodata_end))),
+        data: (a(core::ptr::addr_of!(__data_start)), a(core::ptr::addr_of!(__data_end))),
+    }
+}

@@ -98,12 +98,24 @@ pub(crate) fn stdin_try_read(buf: &mut [u8]) -> StdinRead {
     }
 }
 
-/// Whether stdin has data or EOF ready (for poll).
+/// Whether a read of stdin would not block (data, or end of file).
+/// A pending frame header counts as ready: the host only sends data frames
+/// with a payload, or the end-of-file frame.
 pub(crate) fn stdin_ready() -> bool {
     let rx = RX.lock();
-    rx.remaining > 0 && serial_has_byte() || rx.eof || rx.broken || (rx.remaining == 0 && serial_has_byte())
+    rx.eof || rx.broken || serial_has_byte()
 }
 
 fn serial_has_byte() -> bool {
     oxv_hal::Port8::new(0x3fd).read() & 1 != 0
+}
+
+/// Sends a frame without taking the transmit lock: for the panic path,
+/// where the lock may be held by the code that panicked. A frame in flight
+/// may be cut, which the host then reports as a protocol error.
+pub(crate) fn send_unlocked(chan: GuestChannel, data: &[u8]) {
+    for chunk in data.chunks(MAX_PAYLOAD) {
+        serial::write_all(&header(chan as u8, chunk.len()));
+        serial::write_all(chunk);
+    }
 }

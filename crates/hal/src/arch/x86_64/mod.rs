@@ -2,6 +2,7 @@
 
 pub(crate) mod boot;
 pub(crate) mod cpu;
+pub(crate) mod fpu;
 pub(crate) mod gdt;
 pub(crate) mod idt;
 pub(crate) mod io;

@@ -31,6 +31,9 @@ impl PteFlags {
     pub const HUGE: Self = Self(1 << 7);
     pub const GLOBAL: Self = Self(1 << 8);
     pub const NO_EXECUTE: Self = Self(1 << 63);
+    /// Software bit: the page keeps its frame but is inaccessible
+    /// (PROT_NONE); the hardware sees it as not present.
+    pub const INACCESSIBLE: Self = Self(1 << 9);
     pub const EMPTY: Self = Self(0);
 
     /// Whether all bits of `other` are set.
@@ -144,16 +147,17 @@ impl PageTable {
         Ok(&mut t[index(va, level)])
     }
 
-    /// Maps the 4 KiB page at `va` to frame `pa`.
+    /// Maps the 4 KiB page at `va` to frame `pa`. Flags without
+    /// [`PteFlags::PRESENT`] map it inaccessible (see [`PageTable::protect`]).
     pub fn map(&mut self, va: u64, pa: u64, flags: PteFlags, fa: &mut dyn FrameAlloc) -> Result<(), MapError> {
         if va % PAGE_SIZE != 0 || pa % PAGE_SIZE != 0 {
             return Err(MapError::Misaligned);
         }
         let e = self.walk(va, 0, Some(fa))?;
-        if *e & PteFlags::PRESENT.0 != 0 {
+        if *e & (PteFlags::PRESENT.0 | PteFlags::INACCESSIBLE.0) != 0 {
             return Err(MapError::AlreadyMapped);
         }
-        *e = pa | flags.0 | PteFlags::PRESENT.0;
+        *e = pa | if flags.contains(PteFlags::PRESENT) { flags.0 } else { PteFlags::INACCESSIBLE.0 };
         Ok(())
     }
 
@@ -170,10 +174,10 @@ impl PageTable {
         Ok(())
     }
 
-    /// Unmaps the 4 KiB page at `va`, returning its frame.
+    /// Unmaps the 4 KiB page at `va` (accessible or not), returning its frame.
     pub fn unmap(&mut self, va: u64) -> Option<u64> {
         let e = self.walk(va, 0, None).ok()?;
-        if *e & PteFlags::PRESENT.0 == 0 {
+        if *e & (PteFlags::PRESENT.0 | PteFlags::INACCESSIBLE.0) == 0 {
             return None;
         }
         let pa = *e & ADDR_MASK;
@@ -185,16 +189,28 @@ impl PageTable {
     }
 
     /// Changes the flags of the mapped 4 KiB page at `va`; false if unmapped.
+    /// Flags without [`PteFlags::PRESENT`] make the page inaccessible while
+    /// keeping its frame (PROT_NONE).
     pub fn protect(&mut self, va: u64, flags: PteFlags) -> bool {
         let Ok(e) = self.walk(va, 0, None) else { return false };
-        if *e & PteFlags::PRESENT.0 == 0 {
+        if *e & (PteFlags::PRESENT.0 | PteFlags::INACCESSIBLE.0) == 0 {
             return false;
         }
-        *e = (*e & ADDR_MASK) | flags.0 | PteFlags::PRESENT.0;
+        let keep = if flags.contains(PteFlags::PRESENT) { flags.0 } else { PteFlags::INACCESSIBLE.0 };
+        *e = (*e & ADDR_MASK) | keep;
         if self.is_active() {
             invlpg(va);
         }
         true
+    }
+
+    /// The frame of a mapped page, accessible or not.
+    pub fn frame_of(&self, va: u64) -> Option<u64> {
+        let e = self.walk(va, 0, None).ok()?;
+        if *e & (PteFlags::PRESENT.0 | PteFlags::INACCESSIBLE.0) == 0 {
+            return None;
+        }
+        Some(*e & ADDR_MASK)
     }
 
     /// The frame and flags `va` maps to (4 KiB or 2 MiB pages).

@@ -1,0 +1,216 @@
+//! Process and identity system calls: exit, ids, limits, cwd, readlink of
+//! /proc/self/exe, arch_prctl, the thread bookkeeping glibc and musl set up
+//! at start (set_tid_address, set_robust_list).
+
+use super::{Args, Exit, SyscallCx};
+use crate::linux::errno::{Errno, SysResult};
+use crate::linux::process::{Rlimit, PID, RLIM_NLIMITS};
+use crate::linux::uaccess::{read_bytes, read_cstr, write_bytes, write_u64, Out};
+
+pub(super) fn sys_exit(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    // The only thread: exit ends the process, like exit_group.
+    cx.exit = Some(Exit::Code((a[0] & 0xff) as i32));
+    Ok(0)
+}
+
+pub(super) fn sys_exit_group(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    cx.exit = Some(Exit::Code((a[0] & 0xff) as i32));
+    Ok(0)
+}
+
+pub(super) fn sys_getpid(_cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
+    Ok(PID as usize)
+}
+
+pub(super) fn sys_gettid(cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
+    Ok(cx.thread.tid as usize)
+}
+
+/// The program's parent is the host, outside the VM: Linux reports 0 for
+/// a process whose parent is in another PID namespace.
+pub(super) fn sys_getppid(_cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
+    Ok(0)
+}
+
+pub(super) fn sys_getpgrp(_cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
+    Ok(PID as usize)
+}
+
+fn self_or_esrch(pid: u64) -> Result<(), Errno> {
+    if pid as i32 == 0 || pid as u32 == PID {
+        Ok(())
+    } else {
+        Err(Errno::ESRCH)
+    }
+}
+
+pub(super) fn sys_getpgid(_cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    self_or_esrch(a[0])?;
+    Ok(PID as usize)
+}
+
+pub(super) fn sys_getsid(_cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    self_or_esrch(a[0])?;
+    Ok(PID as usize)
+}
+
+/// The program runs as root inside its VM.
+pub(super) fn sys_getuid(_cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
+    Ok(0)
+}
+
+pub(super) fn sys_geteuid(_cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
+    Ok(0)
+}
+
+pub(super) fn sys_getgid(_cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
+    Ok(0)
+}
+
+pub(super) fn sys_getegid(_cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
+    Ok(0)
+}
+
+pub(super) fn sys_umask(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    let mut m = cx.proc.umask.lock();
+    let old = *m;
+    *m = (a[0] as u32) & 0o777;
+    Ok(old as usize)
+}
+
+pub(super) fn sys_getcwd(_cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    let cwd = b"/\0";
+    if (a[1] as usize) < cwd.len() {
+        return Err(Errno::ERANGE);
+    }
+    write_bytes(a[0], cwd)?;
+    Ok(cwd.len())
+}
+
+fn readlink_common(cx: &SyscallCx<'_>, path: u64, buf: u64, size: u64) -> SysResult {
+    let p = read_cstr(path, 4096)?;
+    if (size as i64) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    match p.as_slice() {
+        b"/proc/self/exe" | b"/proc/1/exe" => {
+            let n = cx.proc.exe.len().min(size as usize);
+            write_bytes(buf, &cx.proc.exe[..n])?;
+            Ok(n)
+        }
+        b"" => Err(Errno::ENOENT),
+        _ => Err(Errno::ENOENT),
+    }
+}
+
+pub(super) fn sys_readlink(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    readlink_common(cx, a[0], a[1], a[2])
+}
+
+pub(super) fn sys_readlinkat(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    readlink_common(cx, a[1], a[2], a[3])
+}
+
+pub(super) fn sys_arch_prctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    const ARCH_SET_GS: u64 = 0x1001;
+    const ARCH_SET_FS: u64 = 0x1002;
+    const ARCH_GET_FS: u64 = 0x1003;
+    const ARCH_GET_GS: u64 = 0x1004;
+    const ARCH_GET_CPUID: u64 = 0x1011;
+    const ARCH_SET_CPUID: u64 = 0x1012;
+    match a[0] {
+        ARCH_SET_FS | ARCH_SET_GS if a[1] >= oxv_hal::USER_END => Err(Errno::EPERM),
+        ARCH_SET_FS => {
+            cx.ctx.fs_base = a[1];
+            Ok(0)
+        }
+        ARCH_SET_GS => {
+            cx.ctx.gs_base = a[1];
+            Ok(0)
+        }
+        ARCH_GET_FS => write_u64(a[1], cx.ctx.fs_base).map(|_| 0),
+        ARCH_GET_GS => write_u64(a[1], cx.ctx.gs_base).map(|_| 0),
+        ARCH_GET_CPUID => Ok(1),
+        ARCH_SET_CPUID => Err(Errno::ENODEV),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub(super) fn sys_set_tid_address(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    cx.thread.clear_child_tid = a[0];
+    Ok(cx.thread.tid as usize)
+}
+
+pub(super) fn sys_set_robust_list(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    // sizeof(struct robust_list_head) on x86-64.
+    if a[1] != 24 {
+        return Err(Errno::EINVAL);
+    }
+    cx.thread.robust_list = (a[0], a[1]);
+    Ok(0)
+}
+
+pub(super) fn sys_get_robust_list(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    if a[0] != 0 && a[0] as u32 != cx.thread.tid {
+        return Err(Errno::ESRCH);
+    }
+    write_u64(a[1], cx.thread.robust_list.0)?;
+    write_u64(a[2], cx.thread.robust_list.1)?;
+    Ok(0)
+}
+
+fn resource(r: u64) -> Result<usize, Errno> {
+    let r = r as usize;
+    if r < RLIM_NLIMITS { Ok(r) } else { Err(Errno::EINVAL) }
+}
+
+fn write_rlimit(addr: u64, l: Rlimit) -> Result<(), Errno> {
+    let mut o = Out::default();
+    o.u64(l.cur).u64(l.max);
+    o.write_to(addr)
+}
+
+fn read_rlimit(addr: u64) -> Result<Rlimit, Errno> {
+    let b = read_bytes(addr, 16)?;
+    let cur = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+    let max = u64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+    if cur > max {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Rlimit { cur, max })
+}
+
+fn prlimit(cx: &SyscallCx<'_>, res: u64, new: u64, old: u64) -> SysResult {
+    let r = resource(res)?;
+    let new = if new != 0 { Some(read_rlimit(new)?) } else { None };
+    let mut lims = cx.proc.rlimits.lock();
+    let cur = lims[r];
+    if let Some(n) = new {
+        // Raising the hard limit needs privilege; the program is root, but
+        // the descriptor table has a fixed ceiling.
+        if r == 7 && n.max > crate::linux::fd::MAX_FDS as u64 {
+            return Err(Errno::EPERM);
+        }
+        lims[r] = n;
+    }
+    drop(lims);
+    if old != 0 {
+        write_rlimit(old, cur)?;
+    }
+    Ok(0)
+}
+
+pub(super) fn sys_prlimit64(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    if a[0] != 0 && a[0] as u32 != PID {
+        return Err(Errno::ESRCH);
+    }
+    prlimit(cx, a[1], a[2], a[3])
+}
+
+pub(super) fn sys_getrlimit(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    prlimit(cx, a[0], 0, a[1])
+}
+
+pub(super) fn sys_setrlimit(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    prlimit(cx, a[0], a[1], 0)
+}

@@ -1,0 +1,54 @@
+//! Scheduler system calls. One CPU runs the program for now, so the
+//! affinity mask is CPU 0 (`--cpus` brings the others up in a later issue).
+
+use super::{Args, SyscallCx};
+use crate::linux::errno::{Errno, SysResult};
+use crate::linux::process::PID;
+use crate::linux::uaccess::{read_bytes, write_bytes, write_u32};
+
+fn check_pid(pid: u64, cx: &SyscallCx<'_>) -> Result<(), Errno> {
+    let p = pid as i32;
+    if p == 0 || p as u32 == PID || p as u32 == cx.thread.tid {
+        Ok(())
+    } else {
+        Err(Errno::ESRCH)
+    }
+}
+
+pub(super) fn sys_sched_yield(_cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
+    Ok(0)
+}
+
+pub(super) fn sys_sched_getaffinity(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    check_pid(a[0], cx)?;
+    let len = a[1] as usize;
+    // The kernel's cpumask is 8 bytes here; smaller or unaligned buffers fail.
+    if len < 8 || len % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut mask = [0u8; 8];
+    mask[0] = 1;
+    write_bytes(a[2], &mask)?;
+    Ok(8)
+}
+
+pub(super) fn sys_sched_setaffinity(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    check_pid(a[0], cx)?;
+    let len = (a[1] as usize).min(128);
+    let m = read_bytes(a[2], len)?;
+    if m.first().is_some_and(|b| b & 1 != 0) {
+        Ok(0)
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
+pub(super) fn sys_getcpu(_cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    if a[0] != 0 {
+        write_u32(a[0], oxv_hal::cpu_id() as u32)?;
+    }
+    if a[1] != 0 {
+        write_u32(a[1], 0)?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,200 @@
+//! Signal system calls: rt_sigaction, rt_sigprocmask, rt_sigreturn,
+//! rt_sigpending, sigaltstack, kill/tkill/tgkill to the program itself.
+
+use super::{Args, SyscallCx};
+use crate::linux::errno::{Errno, SysResult};
+use crate::linux::process::PID;
+use crate::linux::signal::{
+    bit, restore_frame, AltStack, SigAction, SigInfo, NSIG, SIGKILL, SIGSTOP, SI_TKILL, SI_USER, SS_DISABLE, SS_ONSTACK,
+    UNBLOCKABLE,
+};
+use crate::linux::uaccess::{read_bytes, write_u64, Out};
+
+fn signum(s: u64) -> Result<u32, Errno> {
+    let s = s as i64;
+    if (1..=i64::from(NSIG)).contains(&s) {
+        Ok(s as u32)
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
+pub(super) fn sys_rt_sigaction(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    let [sig, act, old, size, ..] = a;
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let sig = signum(sig)?;
+    let new = if act != 0 {
+        let b = read_bytes(act, 32)?;
+        let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+        Some(SigAction { handler: w(0), flags: w(1), restorer: w(2), mask: w(3) & !UNBLOCKABLE })
+    } else {
+        None
+    };
+    if new.is_some() && (sig == SIGKILL || sig == SIGSTOP) {
+        return Err(Errno::EINVAL);
+    }
+    let prev = {
+        let mut s = cx.proc.signals.lock();
+        let prev = s.action(sig);
+        if let Some(n) = new {
+            s.actions[(sig - 1) as usize] = n;
+            // Setting SIG_IGN (or SIG_DFL for an ignored-by-default signal)
+            // discards a pending instance (POSIX).
+            let ignored = n.handler == crate::linux::signal::SIG_IGN
+                || (n.handler == crate::linux::signal::SIG_DFL
+                    && crate::linux::signal::default_action(sig) == crate::linux::signal::DefaultAction::Ignore);
+            if ignored {
+                s.pending &= !bit(sig);
+            }
+        }
+        prev
+    };
+    if old != 0 {
+        let mut o = Out::default();
+        o.u64(prev.handler).u64(prev.flags).u64(prev.restorer).u64(prev.mask);
+        o.write_to(old)?;
+    }
+    Ok(0)
+}
+
+pub(super) fn sys_rt_sigprocmask(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    const SIG_BLOCK: u64 = 0;
+    const SIG_UNBLOCK: u64 = 1;
+    const SIG_SETMASK: u64 = 2;
+    let [how, set, old, size, ..] = a;
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let new = if set != 0 {
+        let b = read_bytes(set, 8)?;
+        Some(u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8])))
+    } else {
+        None
+    };
+    let mut s = cx.proc.signals.lock();
+    let prev = s.mask;
+    if let Some(n) = new {
+        s.mask = match how {
+            SIG_BLOCK => prev | n,
+            SIG_UNBLOCK => prev & !n,
+            SIG_SETMASK => n,
+            _ => return Err(Errno::EINVAL),
+        } & !UNBLOCKABLE;
+    }
+    drop(s);
+    if old != 0 {
+        write_u64(old, prev)?;
+    }
+    Ok(0)
+}
+
+pub(super) fn sys_rt_sigpending(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    if a[1] > 8 {
+        return Err(Errno::EINVAL);
+    }
+    let s = cx.proc.signals.lock();
+    let pending = s.pending & s.mask;
+    drop(s);
+    let bytes = pending.to_le_bytes();
+    crate::linux::uaccess::write_bytes(a[0], &bytes[..a[1] as usize])?;
+    Ok(0)
+}
+
+pub(super) fn sys_rt_sigreturn(cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
+    match restore_frame(cx.ctx) {
+        Ok((mask, alt)) => {
+            let mut s = cx.proc.signals.lock();
+            s.mask = mask;
+            if alt.flags & SS_DISABLE == 0 || s.altstack.flags & SS_DISABLE == 0 {
+                s.altstack = AltStack { sp: alt.sp, flags: alt.flags & SS_DISABLE, size: alt.size };
+            }
+            Ok(cx.ctx.rax as usize)
+        }
+        Err(_) => {
+            // A corrupt frame: Linux kills with SIGSEGV.
+            cx.proc.signals.lock().force(SigInfo { signo: crate::linux::signal::SIGSEGV, code: 0x80, addr: 0, pid: 0 });
+            Ok(cx.ctx.rax as usize)
+        }
+    }
+}
+
+pub(super) fn sys_sigaltstack(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    const MINSIGSTKSZ: u64 = 2048;
+    let [ss, old, ..] = a;
+    let cur = cx.proc.signals.lock().altstack;
+    let on = cur.contains(cx.ctx.rsp);
+    if ss != 0 {
+        let b = read_bytes(ss, 24)?;
+        let sp = u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
+        let flags = u32::from_le_bytes(b[8..12].try_into().unwrap_or([0; 4]));
+        let size = u64::from_le_bytes(b[16..24].try_into().unwrap_or([0; 8]));
+        if on {
+            return Err(Errno::EPERM);
+        }
+        const SS_AUTODISARM: u32 = 1 << 31;
+        if flags & !(SS_DISABLE | SS_ONSTACK | SS_AUTODISARM) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let new = if flags & SS_DISABLE != 0 {
+            AltStack::default()
+        } else {
+            if size < MINSIGSTKSZ {
+                return Err(Errno::ENOMEM);
+            }
+            AltStack { sp, flags: 0, size }
+        };
+        cx.proc.signals.lock().altstack = new;
+    }
+    if old != 0 {
+        let flags = if cur.flags & SS_DISABLE != 0 { SS_DISABLE } else if on { SS_ONSTACK } else { 0 };
+        let mut o = Out::default();
+        o.u64(cur.sp).u32(flags).u32(0).u64(cur.size);
+        o.write_to(old)?;
+    }
+    Ok(0)
+}
+
+fn send_self(cx: &SyscallCx<'_>, sig: u64, code: i32) -> SysResult {
+    if sig == 0 {
+        return Ok(0);
+    }
+    let sig = signum(sig)?;
+    cx.proc.signals.lock().post(SigInfo { signo: sig, code, addr: 0, pid: PID });
+    Ok(0)
+}
+
+pub(super) fn sys_kill(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    let pid = a[0] as i32;
+    // 0 (own group), -1 (everyone it may signal) and its own pid all reach
+    // only the program itself.
+    if pid == 0 || pid == -1 || pid == PID as i32 || pid == -(PID as i32) {
+        send_self(cx, a[1], SI_USER)
+    } else {
+        if a[1] != 0 {
+            signum(a[1])?;
+        }
+        Err(Errno::ESRCH)
+    }
+}
+
+pub(super) fn sys_tkill(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    if a[0] as i32 <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if a[0] as u32 != cx.thread.tid {
+        return Err(Errno::ESRCH);
+    }
+    send_self(cx, a[1], SI_TKILL)
+}
+
+pub(super) fn sys_tgkill(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    if a[0] as i32 <= 0 || a[1] as i32 <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if a[0] as u32 != PID || a[1] as u32 != cx.thread.tid {
+        return Err(Errno::ESRCH);
+    }
+    send_self(cx, a[2], SI_TKILL)
+}

@@ -1,0 +1,222 @@
+//! A program's address space: its page table plus the area map
+//! (`oxv_mm::vma::VmaMap`) that says what may be mapped where.
+//!
+//! Anonymous memory, the stack and the brk heap are populated on demand by
+//! the page-fault handler; ELF segments are copied in at load time. Each
+//! operation updates the area map first, then applies exactly what changed
+//! to the page table and frees the frames of unmapped pages.
+
+use alloc::vec::Vec;
+
+use oxv_hal::{PageTable, PteFlags, PAGE_SIZE};
+use oxv_mm::vma::{Mapped, Placement, Prot, Range, RemapFlags, VmError, Vma, VmaKind, VmaMap};
+
+use super::frames::{alloc_zeroed_frame, free_frame, FrameAllocRef};
+
+/// Why a page fault could not be resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FaultError {
+    /// No area there (SEGV_MAPERR).
+    Unmapped,
+    /// The area forbids the access (SEGV_ACCERR).
+    Forbidden,
+    /// Out of memory.
+    NoMemory,
+}
+
+/// What kind of access faulted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Access {
+    pub(crate) write: bool,
+    pub(crate) exec: bool,
+}
+
+fn pte_flags(prot: Prot) -> PteFlags {
+    if prot == Prot::NONE {
+        return PteFlags::EMPTY;
+    }
+    let mut f = PteFlags::PRESENT | PteFlags::USER;
+    if prot.contains(Prot::WRITE) {
+        f = f | PteFlags::WRITABLE;
+    }
+    if !prot.contains(Prot::EXEC) {
+        f = f | PteFlags::NO_EXECUTE;
+    }
+    f
+}
+
+fn pages(r: Range) -> impl Iterator<Item = u64> {
+    (r.start..r.end).step_by(PAGE_SIZE as usize)
+}
+
+/// A user address space.
+pub(crate) struct AddressSpace {
+    pt: PageTable,
+    vmas: VmaMap,
+}
+
+impl AddressSpace {
+    /// An empty address space sharing the kernel half.
+    pub(crate) fn new() -> Option<Self> {
+        let mut pt = PageTable::new(&mut FrameAllocRef)?;
+        super::kernel_space::share_into(&mut pt);
+        Some(Self { pt, vmas: VmaMap::new() })
+    }
+
+    /// Switches the CPU to this address space.
+    pub(crate) fn activate(&self) {
+        self.pt.activate();
+    }
+
+    /// The area map (for /proc/self/maps, pointer checks).
+    pub(crate) fn vmas(&self) -> &VmaMap {
+        &self.vmas
+    }
+
+    fn release(&mut self, ranges: &[Range]) {
+        for r in ranges {
+            for va in pages(*r) {
+                if let Some(pa) = self.pt.unmap(va) {
+                    free_frame(pa);
+                }
+            }
+        }
+    }
+
+    /// mmap of anonymous memory.
+    pub(crate) fn map_anon(&mut self, hint: u64, len: u64, prot: Prot, kind: VmaKind, placement: Placement) -> Result<u64, VmError> {
+        let Mapped { addr, replaced } = self.vmas.map(hint, len, prot, kind, false, placement)?;
+        self.release(&replaced);
+        Ok(addr)
+    }
+
+    /// munmap.
+    pub(crate) fn unmap(&mut self, addr: u64, len: u64) -> Result<(), VmError> {
+        let gone = self.vmas.unmap(addr, len)?;
+        self.release(&gone);
+        Ok(())
+    }
+
+    /// mprotect.
+    pub(crate) fn protect(&mut self, addr: u64, len: u64, prot: Prot) -> Result<(), VmError> {
+        let changed = self.vmas.protect(addr, len, prot)?;
+        let flags = pte_flags(prot);
+        for r in changed {
+            for va in pages(r) {
+                self.pt.protect(va, flags);
+            }
+        }
+        Ok(())
+    }
+
+    /// mremap.
+    pub(crate) fn remap(&mut self, old: u64, old_len: u64, new_len: u64, flags: RemapFlags, new_addr: u64) -> Result<u64, VmError> {
+        let res = self.vmas.remap(old, old_len, new_len, flags, new_addr)?;
+        if let Some(mv) = res.moved {
+            // Destination pages were just reserved; anything the page table
+            // still holds there belongs to replaced mappings.
+            for off in (0..mv.len).step_by(PAGE_SIZE as usize) {
+                if let Some(pa) = self.pt.unmap(mv.to + off) {
+                    free_frame(pa);
+                }
+            }
+            for off in (0..mv.len).step_by(PAGE_SIZE as usize) {
+                if let Some(pa) = self.pt.unmap(mv.from + off) {
+                    let prot = self.vmas.find(mv.to + off).map_or(Prot::NONE, |v| v.prot);
+                    if self.pt.map(mv.to + off, pa, pte_flags(prot), &mut FrameAllocRef).is_err() {
+                        free_frame(pa);
+                    }
+                }
+            }
+        }
+        self.release(&res.unmapped);
+        Ok(res.addr)
+    }
+
+    /// madvise(MADV_DONTNEED): drops the pages so they read back as zeros.
+    pub(crate) fn discard(&mut self, addr: u64, len: u64) -> Result<(), VmError> {
+        let end = addr.checked_add(len).ok_or(VmError::Invalid)?;
+        if !self.vmas.is_mapped(addr, end - addr, Prot::NONE) {
+            return Err(VmError::NoMemory);
+        }
+        self.release(&[Range::new(addr, end.div_ceil(PAGE_SIZE) * PAGE_SIZE)]);
+        Ok(())
+    }
+
+    /// Sets up the break after the program image.
+    pub(crate) fn init_brk(&mut self, start: u64, max: u64) {
+        self.vmas.init_brk(start, max);
+    }
+
+    /// brk: returns the (new or unchanged) break.
+    pub(crate) fn set_brk(&mut self, new: u64) -> u64 {
+        if new == 0 {
+            return self.vmas.brk().current;
+        }
+        let r = self.vmas.set_brk(new);
+        self.release(&r.unmapped);
+        r.brk
+    }
+
+    /// Resolves a page fault at `addr` (demand paging).
+    pub(crate) fn handle_fault(&mut self, addr: u64, access: Access) -> Result<(), FaultError> {
+        let vma: Vma = *self.vmas.find(addr).ok_or(FaultError::Unmapped)?;
+        let need = if access.write {
+            Prot::WRITE
+        } else if access.exec {
+            Prot::EXEC
+        } else {
+            Prot::READ
+        };
+        if !vma.prot.allows(need) {
+            return Err(FaultError::Forbidden);
+        }
+        let page = addr & !(PAGE_SIZE - 1);
+        let flags = pte_flags(vma.prot);
+        if self.pt.frame_of(page).is_some() {
+            // Present with stale permissions (or a spurious fault): re-apply.
+            self.pt.protect(page, flags);
+            return Ok(());
+        }
+        let pa = alloc_zeroed_frame().ok_or(FaultError::NoMemory)?;
+        if self.pt.map(page, pa, flags, &mut FrameAllocRef).is_err() {
+            free_frame(pa);
+            return Err(FaultError::NoMemory);
+        }
+        Ok(())
+    }
+
+    /// Maps a fixed image area and fills each page through `fill(va, page)`.
+    pub(crate) fn map_image(&mut self, start: u64, end: u64, prot: Prot, mut fill: impl FnMut(u64, &mut [u8; 4096])) -> Result<(), VmError> {
+        let Mapped { replaced, .. } = self.vmas.map(start, end - start, prot, VmaKind::Image, false, Placement::Fixed)?;
+        self.release(&replaced);
+        let mut buf = alloc::boxed::Box::new([0u8; 4096]);
+        for va in (start..end).step_by(PAGE_SIZE as usize) {
+            buf.fill(0);
+            fill(va, &mut buf);
+            let pa = alloc_zeroed_frame().ok_or(VmError::NoMemory)?;
+            oxv_hal::write_phys(pa, &buf[..]);
+            if self.pt.map(va, pa, pte_flags(prot), &mut FrameAllocRef).is_err() {
+                free_frame(pa);
+                return Err(VmError::NoMemory);
+            }
+        }
+        Ok(())
+    }
+
+    /// Frees every user page and page table.
+    pub(crate) fn clear(&mut self) {
+        let all: Vec<Range> = self.vmas.clear();
+        self.release(&all);
+        self.pt.free_user_tables(&mut FrameAllocRef);
+    }
+
+    /// Pages currently backed by frames (resident set).
+    pub(crate) fn resident_pages(&self) -> usize {
+        self.vmas
+            .iter()
+            .flat_map(|v| pages(v.range()))
+            .filter(|&va| self.pt.frame_of(va).is_some())
+            .count()
+    }
+}

@@ -1,0 +1,97 @@
+//! Clocks: MONOTONIC/BOOTTIME from the TSC (counted from kernel entry),
+//! REALTIME as the host's wall clock at launch plus monotonic time, and the
+//! CPU-time clocks (the program is the only thing running, so its CPU time
+//! is the time spent outside the idle loop).
+//!
+//! REALTIME is offset by the VM start-up time (the host stamps the launch
+//! record just before starting QEMU), i.e. it runs a few tens of
+//! milliseconds behind the host clock; `clock_settime` can correct it.
+
+use core::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
+static WALL_AT_BOOT_NS: AtomicI64 = AtomicI64::new(0);
+/// Nanoseconds spent idle (waiting for input or sleeping).
+static IDLE_NS: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) const CLOCK_REALTIME: u32 = 0;
+pub(crate) const CLOCK_MONOTONIC: u32 = 1;
+pub(crate) const CLOCK_PROCESS_CPUTIME_ID: u32 = 2;
+pub(crate) const CLOCK_THREAD_CPUTIME_ID: u32 = 3;
+pub(crate) const CLOCK_MONOTONIC_RAW: u32 = 4;
+pub(crate) const CLOCK_REALTIME_COARSE: u32 = 5;
+pub(crate) const CLOCK_MONOTONIC_COARSE: u32 = 6;
+pub(crate) const CLOCK_BOOTTIME: u32 = 7;
+pub(crate) const CLOCK_REALTIME_ALARM: u32 = 8;
+pub(crate) const CLOCK_BOOTTIME_ALARM: u32 = 9;
+pub(crate) const CLOCK_TAI: u32 = 11;
+
+/// Starts the clocks.
+pub(crate) fn init(boot_tsc: u64, wall_clock_ns: u64) {
+    BOOT_TSC.store(boot_tsc, Ordering::Relaxed);
+    WALL_AT_BOOT_NS.store(wall_clock_ns as i64, Ordering::Relaxed);
+}
+
+/// Nanoseconds since kernel entry.
+pub(crate) fn monotonic_ns() -> u64 {
+    let hz = oxv_hal::tsc_hz();
+    let ticks = oxv_hal::rdtsc().saturating_sub(BOOT_TSC.load(Ordering::Relaxed));
+    (u128::from(ticks) * 1_000_000_000 / u128::from(hz)) as u64
+}
+
+/// Nanoseconds since the epoch.
+pub(crate) fn realtime_ns() -> i64 {
+    WALL_AT_BOOT_NS.load(Ordering::Relaxed) + monotonic_ns() as i64
+}
+
+/// Sets the wall clock (clock_settime(CLOCK_REALTIME)).
+pub(crate) fn set_realtime_ns(ns: i64) {
+    WALL_AT_BOOT_NS.store(ns - monotonic_ns() as i64, Ordering::Relaxed);
+}
+
+/// CPU time used by the program, in ns.
+pub(crate) fn cpu_ns() -> u64 {
+    monotonic_ns().saturating_sub(IDLE_NS.load(Ordering::Relaxed))
+}
+
+/// Reads clock `id` in ns (None for an unknown clock).
+pub(crate) fn read(id: u32) -> Option<i64> {
+    Some(match id {
+        CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_REALTIME_ALARM => realtime_ns(),
+        CLOCK_TAI => realtime_ns() + 37_000_000_000,
+        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME | CLOCK_BOOTTIME_ALARM => {
+            monotonic_ns() as i64
+        }
+        CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => cpu_ns() as i64,
+        _ => return None,
+    })
+}
+
+/// Resolution of clock `id` in ns.
+pub(crate) fn resolution(id: u32) -> Option<i64> {
+    match id {
+        CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE => Some(4_000_000),
+        _ => read(id).map(|_| 1),
+    }
+}
+
+/// Waits until monotonic time `deadline_ns`, or until `wake()` says so.
+/// Returns true if woken early. Counts the time as idle.
+pub(crate) fn wait_until(deadline_ns: u64, mut wake: impl FnMut() -> bool) -> bool {
+    let start = monotonic_ns();
+    let mut woken = false;
+    while monotonic_ns() < deadline_ns {
+        if wake() {
+            woken = true;
+            break;
+        }
+        oxv_hal::spin_hint();
+    }
+    IDLE_NS.fetch_add(monotonic_ns().saturating_sub(start), Ordering::Relaxed);
+    woken
+}
+
+/// Records idle time spent elsewhere (e.g. waiting for stdin).
+pub(crate) fn add_idle(ns: u64) {
+    IDLE_NS.fetch_add(ns, Ordering::Relaxed);
+}
