@@ -37,6 +37,17 @@ oxv_hal::entry!(kmain);
 static HEAP: KernelHeap = KernelHeap::new();
 static HEAP_PAGES: mm::frames::HeapPages = mm::frames::HeapPages;
 
+/// Interrupt vector of the serial port.
+const SERIAL_VECTOR: u8 = 0x24;
+
+/// Every interrupt only wakes a halted CPU; the woken code checks what
+/// changed (serial data, timer deadline).
+fn on_interrupt(vector: u8) {
+    if vector != oxv_hal::irq::SPURIOUS_VECTOR {
+        oxv_hal::irq::eoi();
+    }
+}
+
 fn power_off(code: u8) -> ! {
     oxv_hal::debug_exit(DEBUG_EXIT_PORT, code);
     loop {
@@ -70,6 +81,11 @@ fn kmain(info: BootInfo) -> ! {
     HEAP.init(&HEAP_PAGES);
     let memory_ready = oxv_hal::rdtsc();
     oxv_hal::set_user_fault_hook(linux::process::user_fault_hook);
+    oxv_hal::set_irq_hook(on_interrupt);
+    oxv_hal::irq::init();
+    oxv_hal::irq::route_irq(drivers::serial::IRQ, SERIAL_VECTOR);
+    drivers::serial::enable_rx_interrupt();
+    console::send(GuestChannel::StdinReady, &[]);
 
     let Some(module) = info.modules().first() else {
         fail(ExitKind::LoadFailed, format_args!("no launch record: start oxv through `oxv run`"));

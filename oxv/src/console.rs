@@ -231,6 +231,7 @@ pub struct Demux<O: Write, E: Write> {
     stdout_ok: bool,
     stderr_ok: bool,
     failed: bool,
+    stdin_ready: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl<O: Write, E: Write> Demux<O, E> {
@@ -254,7 +255,13 @@ impl<O: Write, E: Write> Demux<O, E> {
             stdout_ok: true,
             stderr_ok: true,
             failed: false,
+            stdin_ready: None,
         }
+    }
+
+    /// Signals `tx` once the guest says it can receive stdin.
+    pub fn notify_stdin_ready(&mut self, tx: std::sync::mpsc::Sender<()>) {
+        self.stdin_ready = Some(tx);
     }
 
     /// The exit record, once it has arrived.
@@ -371,6 +378,11 @@ impl<O: Write, E: Write> Demux<O, E> {
                     ))
                 })?;
                 self.exit = Some(rec);
+            }
+            GuestChannel::StdinReady => {
+                if let Some(tx) = self.stdin_ready.take() {
+                    let _ = tx.send(());
+                }
             }
             GuestChannel::BootChart => {
                 let bc = BootChart::decode(&self.payload).ok_or_else(|| {

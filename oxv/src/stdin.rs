@@ -42,16 +42,20 @@ pub fn forward(mut input: impl Read, mut vm: impl Write) {
     }
 }
 
-/// Runs [`forward`] on a detached thread.
-pub fn spawn<R, W>(input: R, vm: W)
+/// Runs [`forward`] on a detached thread once `ready` fires (the guest
+/// announced its receiver); if `ready` is dropped first, the VM is gone and
+/// nothing is sent.
+pub fn spawn<R, W>(input: R, vm: W, ready: std::sync::mpsc::Receiver<()>)
 where
     R: Read + Send + 'static,
     W: Write + Send + 'static,
 {
     // If the thread cannot be created the guest simply never sees stdin data.
-    let _ = thread::Builder::new()
-        .name("oxv-stdin".into())
-        .spawn(move || forward(input, vm));
+    let _ = thread::Builder::new().name("oxv-stdin".into()).spawn(move || {
+        if ready.recv().is_ok() {
+            forward(input, vm);
+        }
+    });
 }
 
 #[cfg(test)]

@@ -264,15 +264,18 @@ pub fn run(cfg: &RunConfig, stdio: Stdio) -> Result<Report, Error> {
 
     // Stdin: a detached pump, or end of file at once. The pipe itself stays
     // open until the run ends so QEMU never sees its stdin close.
+    // Stdin waits for the guest's StdinReady frame: bytes sent before the
+    // guest set up its UART would be lost.
     let vm_stdin = vm.child.stdin.take();
+    let (ready_tx, ready_rx) = mpsc::channel();
     let _keep_open: Option<ChildStdin> = match (input, vm_stdin) {
         (Some(input), Some(pipe)) => {
-            stdin::spawn(input, pipe);
+            stdin::spawn(input, pipe, ready_rx);
             None
         }
-        (None, Some(mut pipe)) => {
-            stdin::forward(io::empty(), &mut pipe);
-            Some(pipe)
+        (None, Some(pipe)) => {
+            stdin::spawn(io::empty(), pipe, ready_rx);
+            None
         }
         (_, None) => None,
     };
@@ -291,6 +294,7 @@ pub fn run(cfg: &RunConfig, stdio: Stdio) -> Result<Report, Error> {
         .name("oxv-console".into())
         .spawn(move || {
             let mut demux = Demux::new(stdout, stderr, verbose);
+            demux.notify_stdin_ready(ready_tx);
             let r = match console {
                 Some(c) => console::pump(c, &mut demux, || {
                     let _ = tx.send(Event::ExitRecord);

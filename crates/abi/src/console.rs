@@ -31,6 +31,9 @@ pub enum GuestChannel {
     Exit = 4,
     /// The boot chart ([`crate::bootchart::BootChart`]).
     BootChart = 5,
+    /// Empty frame: the guest's receiver is set up; the host may send stdin.
+    /// (Bytes sent earlier could be lost when the guest resets the UART.)
+    StdinReady = 6,
 }
 
 impl GuestChannel {
@@ -42,6 +45,7 @@ impl GuestChannel {
             3 => Self::Log,
             4 => Self::Exit,
             5 => Self::BootChart,
+            6 => Self::StdinReady,
             _ => return None,
         })
     }

@@ -19,6 +19,10 @@ pub mod heap;
 pub mod sync;
 pub mod time;
 
+pub mod irq {
+    //! Interrupt routing, acknowledgement, timer and idle wait.
+    pub use crate::arch::apic::{arm_timer, eoi, init, route_irq, wait_for_interrupt, IOAPIC_PHYS, SPURIOUS_VECTOR, TIMER_VECTOR};
+}
 pub use arch::cpu::{cpuid, features, halt, rdrand64, rdseed64, rdtsc, read_cr2, spin_hint, CpuidResult, Features};
 pub use arch::fpu::{fpu_area_size, fpu_restore, fpu_save, BadFpuState, FpuArea, FPU_AREA_MAX};
 pub use arch::gdt::{USER_CS, USER_SS};

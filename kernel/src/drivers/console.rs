@@ -12,6 +12,9 @@ static TX: SpinLock<()> = SpinLock::new(());
 /// Sends `data` on `chan`, split into frames.
 pub(crate) fn send(chan: GuestChannel, data: &[u8]) {
     let _g = TX.lock();
+    if data.is_empty() {
+        serial::write_all(&header(chan as u8, 0));
+    }
     for chunk in data.chunks(MAX_PAYLOAD) {
         serial::write_all(&header(chan as u8, chunk.len()));
         serial::write_all(chunk);
@@ -81,9 +84,10 @@ pub(crate) fn stdin_try_read(buf: &mut [u8]) -> StdinRead {
                     None => rx.skip = h.len,
                 },
                 Err(_) => {
+                    let hdr = rx.hdr;
                     rx.broken = true;
                     drop(rx);
-                    crate::klog!("console: bad frame from host; stdin closed");
+                    crate::klog!("console: bad frame from host ({:02x?}); stdin closed", hdr);
                     return if n > 0 { StdinRead::Data(n) } else { StdinRead::Eof };
                 }
             }

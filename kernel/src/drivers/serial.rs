@@ -19,7 +19,11 @@ const DLM: Port8 = Port8::new(COM1 + 1);
 const LSR_DATA_READY: u8 = 1;
 const LSR_THR_EMPTY: u8 = 1 << 5;
 
-/// Programs the UART: 115200 8N1, FIFOs on, interrupts off.
+/// Legacy IRQ line of COM1.
+pub(crate) const IRQ: u8 = 4;
+
+/// Programs the UART: 115200 8N1, FIFOs on (receive trigger at 14 bytes),
+/// interrupts off until [`enable_rx_interrupt`].
 pub(crate) fn init() {
     IER.write(0);
     LCR.write(0x80);
@@ -27,7 +31,14 @@ pub(crate) fn init() {
     DLM.write(0);
     LCR.write(0x03);
     FCR.write(0xc7);
-    MCR.write(0x03);
+    MCR.write(0x0b);
+}
+
+/// Raises IRQ 4 when received data is waiting (FIFO at its trigger level,
+/// or a character timeout), so readers can halt instead of polling: a vCPU
+/// spinning on the line-status register starves QEMU's I/O thread.
+pub(crate) fn enable_rx_interrupt() {
+    IER.write(0x01);
 }
 
 /// Sends one byte, waiting for room in the transmitter.

@@ -62,6 +62,8 @@ pub(crate) fn init(info: &BootInfo) -> Result<(), oxv_hal::MapError> {
     // The APIC page may already be covered by a large direct-map page only if
     // it were RAM, which it never is.
     map_range(&mut pt, PHYS_OFFSET + apic, apic, PAGE_SIZE, uc, false)?;
+    let ioapic = oxv_hal::irq::IOAPIC_PHYS;
+    map_range(&mut pt, PHYS_OFFSET + ioapic, ioapic, PAGE_SIZE, uc, false)?;
     pt.activate();
     *KERNEL_PT.lock() = Some(pt);
     Ok(())

@@ -36,16 +36,16 @@ fn read_stdin(f: &OpenFile, buf: u64, len: usize) -> SysResult {
         return Ok(0);
     }
     let mut k = alloc::vec![0u8; len.min(CHUNK)];
-    let start = clock::monotonic_ns();
     let r = loop {
         match console::stdin_try_read(&mut k) {
             StdinRead::Data(n) => break n,
             StdinRead::Eof => break 0,
             StdinRead::Empty if f.nonblocking() => return Err(Errno::EAGAIN),
-            StdinRead::Empty => oxv_hal::spin_hint(),
+            StdinRead::Empty => {
+                clock::wait_until(u64::MAX, console::stdin_ready);
+            }
         }
     };
-    clock::add_idle(clock::monotonic_ns() - start);
     write_bytes(buf, &k[..r])?;
     Ok(r)
 }

@@ -1,5 +1,6 @@
 //! x86-64 support: boot, CPU setup, paging, traps, user mode, user copy, I/O.
 
+pub(crate) mod apic;
 pub(crate) mod boot;
 pub(crate) mod cpu;
 pub(crate) mod fpu;
