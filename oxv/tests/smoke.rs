@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 #[test]
-#[ignore = "boots a VM; enable once the kernel runs programs"]
+
 fn library_runs_busybox_echo() {
     let mut cfg = oxv::RunConfig::new("/bin/busybox");
     cfg.args = vec!["echo".into(), "hello".into()];

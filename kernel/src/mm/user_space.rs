@@ -112,14 +112,10 @@ impl AddressSpace {
     /// mremap.
     pub(crate) fn remap(&mut self, old: u64, old_len: u64, new_len: u64, flags: RemapFlags, new_addr: u64) -> Result<u64, VmError> {
         let res = self.vmas.remap(old, old_len, new_len, flags, new_addr)?;
+        // First free what the remap replaced or cut off (this includes a
+        // MREMAP_FIXED destination), then move the surviving pages.
+        self.release(&res.unmapped);
         if let Some(mv) = res.moved {
-            // Destination pages were just reserved; anything the page table
-            // still holds there belongs to replaced mappings.
-            for off in (0..mv.len).step_by(PAGE_SIZE as usize) {
-                if let Some(pa) = self.pt.unmap(mv.to + off) {
-                    free_frame(pa);
-                }
-            }
             for off in (0..mv.len).step_by(PAGE_SIZE as usize) {
                 if let Some(pa) = self.pt.unmap(mv.from + off) {
                     let prot = self.vmas.find(mv.to + off).map_or(Prot::NONE, |v| v.prot);
@@ -129,7 +125,6 @@ impl AddressSpace {
                 }
             }
         }
-        self.release(&res.unmapped);
         Ok(res.addr)
     }
 
