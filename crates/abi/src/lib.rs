@@ -17,6 +17,7 @@
 
 pub mod bootchart;
 pub mod console;
+pub mod errno;
 pub mod exit;
 pub mod launch;
 

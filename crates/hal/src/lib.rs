@@ -27,13 +27,13 @@ pub use arch::cpu::{cpuid, features, halt, rdrand64, rdseed64, rdtsc, read_cr2, 
 pub use arch::fpu::{fpu_area_size, fpu_restore, fpu_save, BadFpuState, FpuArea, FPU_AREA_MAX};
 pub use arch::gdt::{USER_CS, USER_SS};
 pub use arch::idt::{exception_name, set_irq_hook, set_user_fault_hook, IrqHook, UserFaultHook};
-pub use arch::io::{debug_exit, Mmio32, Port8};
+pub use arch::io::{debug_exit, Mmio, Mmio32, MmioWidth, Port16, Port32, Port8};
 pub use arch::paging::{
     flush_tlb_all, phys_to_virt, FrameAlloc, MapError, PageTable, PteFlags, KERNEL_BASE, LARGE_PAGE_SIZE, PAGE_SIZE,
     PHYS_OFFSET,
 };
 pub use arch::percpu::cpu_id;
-pub use arch::phys::{boot_slice, boot_words_mut, copy_frame, read_phys, write_phys, zero_frame};
+pub use arch::phys::{boot_slice, boot_words_mut, copy_frame, dma_barrier, read_phys, write_phys, zero_frame};
 pub use arch::stack::{boot_stack_guard, BOOT_STACK_LEN};
 pub use time::{lapic_phys, tsc_hz};
 pub use arch::user::{Trap, UserContext, USER_END};

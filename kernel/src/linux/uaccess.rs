@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use oxv_hal::{copy_from_user, copy_to_user};
 
-use super::errno::Errno;
+use super::errno::{Errno, IntoErrno};
 
 /// Largest single buffer a syscall copies through the kernel at once.
 pub(crate) const CHUNK: usize = 64 * 1024;
@@ -16,26 +16,26 @@ pub(crate) const CHUNK: usize = 64 * 1024;
 /// Copies `len` bytes from the program.
 pub(crate) fn read_bytes(addr: u64, len: usize) -> Result<Vec<u8>, Errno> {
     let mut v = alloc::vec![0u8; len];
-    copy_from_user(&mut v, addr)?;
+    copy_from_user(&mut v, addr).errno()?;
     Ok(v)
 }
 
 /// Copies `data` into the program.
 pub(crate) fn write_bytes(addr: u64, data: &[u8]) -> Result<(), Errno> {
-    Ok(copy_to_user(addr, data)?)
+    Ok(copy_to_user(addr, data).errno()?)
 }
 
 /// Reads a u64.
 pub(crate) fn read_u64(addr: u64) -> Result<u64, Errno> {
     let mut b = [0u8; 8];
-    copy_from_user(&mut b, addr)?;
+    copy_from_user(&mut b, addr).errno()?;
     Ok(u64::from_le_bytes(b))
 }
 
 /// Reads a u32.
 pub(crate) fn read_u32(addr: u64) -> Result<u32, Errno> {
     let mut b = [0u8; 4];
-    copy_from_user(&mut b, addr)?;
+    copy_from_user(&mut b, addr).errno()?;
     Ok(u32::from_le_bytes(b))
 }
 
@@ -60,7 +60,7 @@ pub(crate) fn read_cstr(addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
         let to_page_end = (4096 - (a % 4096)) as usize;
         let n = to_page_end.min(max - out.len());
         let mut buf = alloc::vec![0u8; n];
-        copy_from_user(&mut buf, a)?;
+        copy_from_user(&mut buf, a).errno()?;
         if let Some(p) = buf.iter().position(|&b| b == 0) {
             out.extend_from_slice(&buf[..p]);
             return Ok(out);

@@ -5,7 +5,7 @@
 use oxv_mm::vma::{Placement, Prot, RemapFlags, VmaKind};
 
 use super::{Args, SyscallCx};
-use crate::linux::errno::{Errno, SysResult};
+use crate::linux::errno::{Errno, IntoErrno, SysResult};
 
 const MAP_SHARED: u64 = 0x01;
 const MAP_PRIVATE: u64 = 0x02;
@@ -48,12 +48,12 @@ pub(super) fn sys_mmap(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     };
     let vkind = if flags & (MAP_STACK | MAP_GROWSDOWN) != 0 { VmaKind::Stack } else { VmaKind::Anon };
     let _ = MAP_PRIVATE;
-    let addr = cx.proc.aspace.lock().map_anon(addr, len, p, vkind, placement)?;
+    let addr = cx.proc.aspace.lock().map_anon(addr, len, p, vkind, placement).errno()?;
     Ok(addr as usize)
 }
 
 pub(super) fn sys_munmap(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    cx.proc.aspace.lock().unmap(a[0], a[1])?;
+    cx.proc.aspace.lock().unmap(a[0], a[1]).errno()?;
     Ok(0)
 }
 
@@ -65,13 +65,13 @@ pub(super) fn sys_mprotect(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         return Ok(0);
     }
     let p = prot(a[2])?;
-    cx.proc.aspace.lock().protect(a[0], a[1], p)?;
+    cx.proc.aspace.lock().protect(a[0], a[1], p).errno()?;
     Ok(0)
 }
 
 pub(super) fn sys_mremap(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let flags = RemapFlags::from_bits_retain(a[3] as u32);
-    let addr = cx.proc.aspace.lock().remap(a[0], a[1], a[2], flags, a[4])?;
+    let addr = cx.proc.aspace.lock().remap(a[0], a[1], a[2], flags, a[4]).errno()?;
     Ok(addr as usize)
 }
 
@@ -88,7 +88,7 @@ pub(super) fn sys_madvise(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     }
     match advice {
         MADV_DONTNEED | MADV_FREE | MADV_REMOVE => {
-            cx.proc.aspace.lock().discard(addr, len)?;
+            cx.proc.aspace.lock().discard(addr, len).errno()?;
             Ok(0)
         }
         // Pure hints (NORMAL, RANDOM, SEQUENTIAL, WILLNEED, HUGEPAGE, ...)

@@ -27,6 +27,104 @@ impl Port8 {
     }
 }
 
+/// A 16-bit I/O port.
+#[derive(Debug, Clone, Copy)]
+pub struct Port16(u16);
+
+impl Port16 {
+    /// The port at `port`.
+    pub const fn new(port: u16) -> Self {
+        Self(port)
+    }
+
+    /// Reads a word.
+    pub fn read(self) -> u16 {
+        let v: u16;
+        // SAFETY: port reads only affect the device that owns the port.
+        unsafe { asm!("in ax, dx", in("dx") self.0, out("ax") v, options(nomem, nostack)) };
+        v
+    }
+
+    /// Writes a word.
+    pub fn write(self, v: u16) {
+        // SAFETY: port writes only affect the device that owns the port.
+        unsafe { asm!("out dx, ax", in("dx") self.0, in("ax") v, options(nomem, nostack)) };
+    }
+}
+
+/// A 32-bit I/O port (e.g. PCI configuration mechanism #1 at 0xcf8/0xcfc).
+#[derive(Debug, Clone, Copy)]
+pub struct Port32(u16);
+
+impl Port32 {
+    /// The port at `port`.
+    pub const fn new(port: u16) -> Self {
+        Self(port)
+    }
+
+    /// Reads a double word.
+    pub fn read(self) -> u32 {
+        let v: u32;
+        // SAFETY: port reads only affect the device that owns the port.
+        unsafe { asm!("in eax, dx", in("dx") self.0, out("eax") v, options(nomem, nostack)) };
+        v
+    }
+
+    /// Writes a double word.
+    pub fn write(self, v: u32) {
+        // SAFETY: port writes only affect the device that owns the port.
+        unsafe { asm!("out dx, eax", in("dx") self.0, in("eax") v, options(nomem, nostack)) };
+    }
+}
+
+/// A memory-mapped device register of width `T` (u8, u16, u32 or u64) at a
+/// physical address the kernel mapped uncached in the direct map.
+#[derive(Debug, Clone, Copy)]
+pub struct Mmio<T> {
+    addr: u64,
+    _t: core::marker::PhantomData<T>,
+}
+
+/// Register widths [`Mmio`] supports.
+pub trait MmioWidth: Copy + sealed::Sealed {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for u8 {}
+    impl Sealed for u16 {}
+    impl Sealed for u32 {}
+    impl Sealed for u64 {}
+}
+
+impl MmioWidth for u8 {}
+impl MmioWidth for u16 {}
+impl MmioWidth for u32 {}
+impl MmioWidth for u64 {}
+
+impl<T: MmioWidth> Mmio<T> {
+    /// The register at physical address `pa`; `pa` must be aligned to the
+    /// register width (checked; a misaligned address yields `None`).
+    pub fn at_phys(pa: u64) -> Option<Self> {
+        if pa % core::mem::size_of::<T>() as u64 != 0 {
+            return None;
+        }
+        Some(Self { addr: super::paging::phys_to_virt(pa), _t: core::marker::PhantomData })
+    }
+
+    /// Reads the register.
+    pub fn read(self) -> T {
+        // SAFETY: aligned (checked in at_phys) device memory that the kernel
+        // mapped uncached before creating handles for it.
+        unsafe { core::ptr::read_volatile(self.addr as *const T) }
+    }
+
+    /// Writes the register.
+    pub fn write(self, v: T) {
+        // SAFETY: as for read.
+        unsafe { core::ptr::write_volatile(self.addr as *mut T, v) };
+    }
+}
+
 /// A 32-bit memory-mapped register at a direct-map virtual address.
 #[derive(Debug, Clone, Copy)]
 pub struct Mmio32(u64);

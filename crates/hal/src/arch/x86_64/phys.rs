@@ -47,3 +47,9 @@ pub fn boot_words_mut(pa: u64, words: usize) -> &'static mut [u64] {
     // reserved for this purpose; nothing else aliases it.
     unsafe { core::slice::from_raw_parts_mut(phys_to_virt(pa) as *mut u64, words) }
 }
+
+/// Full memory barrier: orders device-visible memory writes (DMA rings)
+/// against MMIO doorbells.
+pub fn dma_barrier() {
+    core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+}
