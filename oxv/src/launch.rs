@@ -173,6 +173,7 @@ pub fn build(cfg: &RunConfig, program: &[u8], host: &HostInputs) -> Result<Vec<u
         wall_clock_ns: host.wall_clock_ns,
         entropy: host.entropy,
         winsize: host.terminal.winsize,
+        options: Vec::new(),
         program,
     };
     encode(&spec).map_err(|e| Error::Launch(e.to_string()))

@@ -22,10 +22,16 @@
 //! | 56 | 32 | host entropy, mixed into the guest CSPRNG seed |
 //! | 88 | 2 | terminal rows (0 if no terminal) |
 //! | 90 | 2 | terminal columns (0 if no terminal) |
-//! | 92 | 4 | reserved, 0 |
+//! | 92 | 4 | optc: number of kernel option strings |
 //!
-//! The strings area holds `1 + argc + envc` NUL-terminated strings: the
-//! program's guest path (AT_EXECFN, /proc/self/exe), then argv, then envp.
+//! The strings area holds `1 + argc + envc + optc` NUL-terminated strings:
+//! the program's guest path (AT_EXECFN, /proc/self/exe), then argv, then
+//! envp, then kernel options of the form `key=value` (see [`options`]).
+//!
+//! Without [`FLAG_ROOT_IMAGE`] the program area holds the program's ELF
+//! bytes. With it, the program is `exec path` inside the root file system,
+//! a rofs image: the program area holds the image itself (mounted from
+//! memory), or is empty, and the image is the first virtio block device.
 
 use crate::bytes::Reader;
 
@@ -43,6 +49,18 @@ pub const FLAG_STDIN_TTY: u16 = 1 << 2;
 pub const FLAG_STDOUT_TTY: u16 = 1 << 3;
 /// The host's stderr is a terminal.
 pub const FLAG_STDERR_TTY: u16 = 1 << 4;
+/// The program area is a rofs root image (or empty: the image is on the
+/// first virtio block device) and the exec path names the program in it.
+pub const FLAG_ROOT_IMAGE: u16 = 1 << 5;
+
+/// Kernel option keys (strings `key=value` after envp).
+pub mod options {
+    /// Working directory of the program (`cwd=/srv`); default `/`.
+    pub const CWD: &str = "cwd";
+    /// A RAM file system: `tmpfs=/path` or `tmpfs=/path:SIZE` (SIZE in
+    /// bytes); repeatable. /tmp always gets one.
+    pub const TMPFS: &str = "tmpfs";
+}
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 96;
 /// Upper bound on argc + envc accepted by the decoder.
@@ -78,6 +96,8 @@ pub struct LaunchRecord<'a> {
     pub entropy: [u8; 32],
     /// Terminal size (rows, columns); (0, 0) when there is no terminal.
     pub winsize: (u16, u16),
+    /// Number of kernel option strings.
+    pub optc: usize,
     strings: &'a [u8],
     /// The program's ELF bytes.
     pub program: &'a [u8],
@@ -115,11 +135,12 @@ impl<'a> LaunchRecord<'a> {
         let mut entropy = [0u8; 32];
         entropy.copy_from_slice(r.bytes(32).ok_or(t)?);
         let winsize = (r.u16().ok_or(t)?, r.u16().ok_or(t)?);
-        r.u32().ok_or(t)?;
+        let optc = r.u32().ok_or(t)? as usize;
         let strings = area(buf, s_off, s_len)?;
         let program = area(buf, p_off, p_len)?;
         let want = argc
             .checked_add(envc)
+            .and_then(|n| n.checked_add(optc))
             .and_then(|n| n.checked_add(1))
             .filter(|&n| n <= MAX_STRINGS + 1)
             .ok_or(LaunchError::BadStrings)?;
@@ -134,6 +155,7 @@ impl<'a> LaunchRecord<'a> {
             wall_clock_ns,
             entropy,
             winsize,
+            optc,
             strings,
             program,
         })
@@ -156,7 +178,20 @@ impl<'a> LaunchRecord<'a> {
 
     /// envp strings (no NULs).
     pub fn envp(&self) -> impl Iterator<Item = &'a [u8]> {
-        self.all_strings().skip(1 + self.argc)
+        self.all_strings().skip(1 + self.argc).take(self.envc)
+    }
+
+    /// Kernel option strings (`key=value`).
+    pub fn options(&self) -> impl Iterator<Item = &'a [u8]> {
+        self.all_strings().skip(1 + self.argc + self.envc)
+    }
+
+    /// Values of option `key`, in order.
+    pub fn option_values(&self, key: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.options().filter_map(move |o| {
+            let k = key.as_bytes();
+            (o.len() > k.len() && o.starts_with(k) && o[k.len()] == b'=').then(|| &o[k.len() + 1..])
+        })
     }
 
     /// Whether a flag bit is set.
@@ -187,7 +222,9 @@ pub mod encode {
         pub entropy: [u8; 32],
         /// Terminal size (rows, columns), (0, 0) without a terminal.
         pub winsize: (u16, u16),
-        /// The program's ELF bytes.
+        /// Kernel options (`key=value`).
+        pub options: Vec<&'a [u8]>,
+        /// The program's ELF bytes, or the root image (see the module docs).
         pub program: &'a [u8],
     }
 
@@ -213,13 +250,14 @@ pub mod encode {
 
     /// Encodes `spec` into a launch record.
     pub fn encode(spec: &LaunchSpec<'_>) -> Result<Vec<u8>, EncodeError> {
-        if spec.argv.len() + spec.envp.len() > MAX_STRINGS {
+        if spec.argv.len() + spec.envp.len() + spec.options.len() > MAX_STRINGS {
             return Err(EncodeError::TooManyStrings);
         }
         let mut strings = Vec::new();
         let all = core::iter::once(&spec.exec_path)
             .chain(spec.argv.iter())
-            .chain(spec.envp.iter());
+            .chain(spec.envp.iter())
+            .chain(spec.options.iter());
         for s in all {
             if s.contains(&0) {
                 return Err(EncodeError::NulInString(
@@ -246,7 +284,7 @@ pub mod encode {
         out.extend_from_slice(&spec.entropy);
         out.extend_from_slice(&spec.winsize.0.to_le_bytes());
         out.extend_from_slice(&spec.winsize.1.to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(spec.options.len() as u32).to_le_bytes());
         debug_assert_eq!(out.len(), HEADER_LEN);
         out.extend_from_slice(&strings);
         out.resize(p_off, 0);
@@ -269,6 +307,7 @@ mod tests {
             wall_clock_ns: 42,
             entropy: [7; 32],
             winsize: (24, 80),
+            options: vec![b"cwd=/srv", b"tmpfs=/tmp:1024"],
             program,
         }
     }
@@ -286,6 +325,9 @@ mod tests {
         assert_eq!(r.wall_clock_ns, 42);
         assert_eq!(r.entropy, [7; 32]);
         assert_eq!(r.winsize, (24, 80));
+        assert_eq!(r.options().collect::<Vec<_>>(), s.options);
+        assert_eq!(r.option_values("tmpfs").collect::<Vec<_>>(), vec![&b"/tmp:1024"[..]]);
+        assert_eq!(r.option_values("cw").count(), 0);
         assert!(r.has(FLAG_VERBOSE) && !r.has(FLAG_BOOTCHART));
     }
 
