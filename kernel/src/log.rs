@@ -26,7 +26,10 @@ pub(crate) struct LineBuf {
 
 impl LineBuf {
     pub(crate) const fn new() -> Self {
-        Self { buf: [0; 512], len: 0 }
+        Self {
+            buf: [0; 512],
+            len: 0,
+        }
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {

@@ -22,7 +22,10 @@ pub(crate) struct SeedSources {
 /// Seeds the generator.
 pub(crate) fn init(host_entropy: &[u8; 32]) -> SeedSources {
     let mut seed = *host_entropy;
-    let mut src = SeedSources { rdseed: false, rdrand: false };
+    let mut src = SeedSources {
+        rdseed: false,
+        rdrand: false,
+    };
     for chunk in seed.chunks_mut(8) {
         let hw = if let Some(v) = oxv_hal::rdseed64() {
             src.rdseed = true;

@@ -241,7 +241,9 @@ pub mod encode {
         fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
             match self {
                 Self::NulInString(s) => write!(f, "string contains a NUL byte: {s:?}"),
-                Self::TooManyStrings => write!(f, "more than {MAX_STRINGS} arguments and variables"),
+                Self::TooManyStrings => {
+                    write!(f, "more than {MAX_STRINGS} arguments and variables")
+                }
             }
         }
     }
@@ -326,7 +328,10 @@ mod tests {
         assert_eq!(r.entropy, [7; 32]);
         assert_eq!(r.winsize, (24, 80));
         assert_eq!(r.options().collect::<Vec<_>>(), s.options);
-        assert_eq!(r.option_values("tmpfs").collect::<Vec<_>>(), vec![&b"/tmp:1024"[..]]);
+        assert_eq!(
+            r.option_values("tmpfs").collect::<Vec<_>>(),
+            vec![&b"/tmp:1024"[..]]
+        );
         assert_eq!(r.option_values("cw").count(), 0);
         assert!(r.has(FLAG_VERBOSE) && !r.has(FLAG_BOOTCHART));
     }

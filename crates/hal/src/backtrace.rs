@@ -26,7 +26,10 @@ fn current_rbp() -> u64 {
 }
 
 fn readable(pt: &PageTable, addr: u64) -> bool {
-    addr >= PHYS_OFFSET && addr % 8 == 0 && pt.translate(addr).is_some() && pt.translate(addr + 8).is_some()
+    addr >= PHYS_OFFSET
+        && addr.is_multiple_of(8)
+        && pt.translate(addr).is_some()
+        && pt.translate(addr + 8).is_some()
 }
 
 /// Calls `f` with each return address, innermost first (at most `max`).

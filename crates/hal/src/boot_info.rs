@@ -70,11 +70,13 @@ pub struct BootInfo {
 }
 
 fn u32_at(b: &[u8], off: usize) -> u32 {
-    b.get(off..off + 4).map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or([0; 4])))
+    b.get(off..off + 4)
+        .map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or([0; 4])))
 }
 
 fn u64_at(b: &[u8], off: usize) -> u64 {
-    b.get(off..off + 8).map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
+    b.get(off..off + 8)
+        .map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
 }
 
 /// Only structures inside the boot direct map (first 1 GiB) can be read
@@ -99,7 +101,11 @@ impl BootInfo {
             entry_tsc,
             start_info,
             valid: false,
-            regions: [MemRegion { start: 0, end: 0, kind: RegionKind::Reserved }; MAX_REGIONS],
+            regions: [MemRegion {
+                start: 0,
+                end: 0,
+                kind: RegionKind::Reserved,
+            }; MAX_REGIONS],
             region_count: 0,
             modules: [Module { start: 0, size: 0 }; MAX_MODULES],
             module_count: 0,
@@ -145,11 +151,17 @@ impl BootInfo {
                     let start = u64_at(mm, i * 24);
                     let size = u64_at(mm, i * 24 + 8);
                     let ty = u32_at(mm, i * 24 + 16);
-                    let Some(end) = start.checked_add(size) else { continue };
+                    let Some(end) = start.checked_add(size) else {
+                        continue;
+                    };
                     info.regions[info.region_count] = MemRegion {
                         start,
                         end,
-                        kind: if ty == 1 { RegionKind::Ram } else { RegionKind::Reserved },
+                        kind: if ty == 1 {
+                            RegionKind::Ram
+                        } else {
+                            RegionKind::Reserved
+                        },
                     };
                     info.region_count += 1;
                 }
@@ -200,8 +212,17 @@ pub fn kernel_layout() -> KernelLayout {
     }
     let a = |p: *const u8| p as u64;
     KernelLayout {
-        text: (a(core::ptr::addr_of!(__text_start)), a(core::ptr::addr_of!(__text_end))),
-        rodata: (a(core::ptr::addr_of!(__rodata_start)), a(core::ptr::addr_of!(__rodata_end))),
-        data: (a(core::ptr::addr_of!(__data_start)), a(core::ptr::addr_of!(__data_end))),
+        text: (
+            a(core::ptr::addr_of!(__text_start)),
+            a(core::ptr::addr_of!(__text_end)),
+        ),
+        rodata: (
+            a(core::ptr::addr_of!(__rodata_start)),
+            a(core::ptr::addr_of!(__rodata_end)),
+        ),
+        data: (
+            a(core::ptr::addr_of!(__data_start)),
+            a(core::ptr::addr_of!(__data_end)),
+        ),
     }
 }

@@ -34,7 +34,9 @@ pub struct KernelHeap {
 
 impl core::fmt::Debug for KernelHeap {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("KernelHeap").field("in_use", &self.in_use).finish()
+        f.debug_struct("KernelHeap")
+            .field("in_use", &self.in_use)
+            .finish()
     }
 }
 
@@ -71,8 +73,12 @@ impl KernelHeap {
     }
 
     fn refill(&self, class: usize, head: &mut u64) -> bool {
-        let Some(src) = self.source.get() else { return false };
-        let Some(page) = src.alloc_pages(1) else { return false };
+        let Some(src) = self.source.get() else {
+            return false;
+        };
+        let Some(page) = src.alloc_pages(1) else {
+            return false;
+        };
         self.pages.fetch_add(1, Ordering::Relaxed);
         let size = size_class::class_size(class) as u64;
         let n = PAGE as u64 / size;
@@ -103,7 +109,8 @@ unsafe impl GlobalAlloc for KernelHeap {
                 // SAFETY: `obj` is a free block of this class; its first word
                 // holds the next free block.
                 free[c] = unsafe { *(obj as *const u64) };
-                self.in_use.fetch_add(size_class::class_size(c), Ordering::Relaxed);
+                self.in_use
+                    .fetch_add(size_class::class_size(c), Ordering::Relaxed);
                 obj as *mut u8
             }
             None => {
@@ -111,7 +118,9 @@ unsafe impl GlobalAlloc for KernelHeap {
                     return core::ptr::null_mut();
                 }
                 let pages = layout.size().div_ceil(PAGE).max(1);
-                let Some(src) = self.source.get() else { return core::ptr::null_mut() };
+                let Some(src) = self.source.get() else {
+                    return core::ptr::null_mut();
+                };
                 match src.alloc_pages(pages) {
                     Some(a) => {
                         self.pages.fetch_add(pages, Ordering::Relaxed);
@@ -132,7 +141,8 @@ unsafe impl GlobalAlloc for KernelHeap {
                 // block of class `c` that the caller no longer uses.
                 unsafe { *(ptr as *mut u64) = free[c] };
                 free[c] = ptr as u64;
-                self.in_use.fetch_sub(size_class::class_size(c), Ordering::Relaxed);
+                self.in_use
+                    .fetch_sub(size_class::class_size(c), Ordering::Relaxed);
             }
             None => {
                 let pages = layout.size().div_ceil(PAGE).max(1);

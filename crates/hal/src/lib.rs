@@ -21,23 +21,30 @@ pub mod time;
 
 pub mod irq {
     //! Interrupt routing, acknowledgement, timer and idle wait.
-    pub use crate::arch::apic::{arm_timer, eoi, init, route_irq, wait_for_interrupt, IOAPIC_PHYS, SPURIOUS_VECTOR, TIMER_VECTOR};
+    pub use crate::arch::apic::{
+        arm_timer, eoi, init, route_irq, wait_for_interrupt, IOAPIC_PHYS, SPURIOUS_VECTOR,
+        TIMER_VECTOR,
+    };
 }
-pub use arch::cpu::{cpuid, features, halt, rdrand64, rdseed64, rdtsc, read_cr2, spin_hint, CpuidResult, Features};
+pub use arch::cpu::{
+    cpuid, features, halt, rdrand64, rdseed64, rdtsc, read_cr2, spin_hint, CpuidResult, Features,
+};
 pub use arch::fpu::{fpu_area_size, fpu_restore, fpu_save, BadFpuState, FpuArea, FPU_AREA_MAX};
 pub use arch::gdt::{USER_CS, USER_SS};
 pub use arch::idt::{exception_name, set_irq_hook, set_user_fault_hook, IrqHook, UserFaultHook};
 pub use arch::io::{debug_exit, Mmio, Mmio32, MmioWidth, Port16, Port32, Port8};
 pub use arch::paging::{
-    flush_tlb_all, phys_to_virt, FrameAlloc, MapError, PageTable, PteFlags, KERNEL_BASE, LARGE_PAGE_SIZE, PAGE_SIZE,
-    PHYS_OFFSET,
+    flush_tlb_all, phys_to_virt, FrameAlloc, MapError, PageTable, PteFlags, KERNEL_BASE,
+    LARGE_PAGE_SIZE, PAGE_SIZE, PHYS_OFFSET,
 };
 pub use arch::percpu::cpu_id;
-pub use arch::phys::{boot_slice, boot_words_mut, copy_frame, dma_barrier, read_phys, write_phys, zero_frame};
+pub use arch::phys::{
+    boot_slice, boot_words_mut, copy_frame, dma_barrier, read_phys, write_phys, zero_frame,
+};
 pub use arch::stack::{boot_stack_guard, BOOT_STACK_LEN};
-pub use time::{lapic_phys, tsc_hz};
 pub use arch::user::{Trap, UserContext, USER_END};
 pub use arch::usercopy::{clear_user, copy_from_user, copy_to_user, UserFault};
+pub use time::{lapic_phys, tsc_hz};
 
 /// Declares the kernel's entry point: `fn(BootInfo) -> !`.
 ///

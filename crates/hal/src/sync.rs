@@ -64,7 +64,10 @@ impl<T> SpinLock<T> {
         {
             core::hint::spin_loop();
         }
-        SpinLockGuard { lock: self, irq_was_on }
+        SpinLockGuard {
+            lock: self,
+            irq_was_on,
+        }
     }
 
     /// Takes the lock if it is free.
@@ -75,7 +78,10 @@ impl<T> SpinLock<T> {
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
         {
-            Some(SpinLockGuard { lock: self, irq_was_on })
+            Some(SpinLockGuard {
+                lock: self,
+                irq_was_on,
+            })
         } else {
             irq_restore(irq_was_on);
             None

@@ -61,7 +61,9 @@ pub(crate) fn stdin_try_read(buf: &mut [u8]) -> StdinRead {
         if rx.eof || rx.broken {
             break;
         }
-        let Some(b) = serial::try_read_byte() else { break };
+        let Some(b) = serial::try_read_byte() else {
+            break;
+        };
         if rx.remaining > 0 {
             buf[n] = b;
             n += 1;
@@ -88,7 +90,11 @@ pub(crate) fn stdin_try_read(buf: &mut [u8]) -> StdinRead {
                     rx.broken = true;
                     drop(rx);
                     crate::klog!("console: bad frame from host ({:02x?}); stdin closed", hdr);
-                    return if n > 0 { StdinRead::Data(n) } else { StdinRead::Eof };
+                    return if n > 0 {
+                        StdinRead::Data(n)
+                    } else {
+                        StdinRead::Eof
+                    };
                 }
             }
         }

@@ -89,7 +89,12 @@ fn load_segments(elf: &Elf<'_>, bias: u64, aspace: &mut AddressSpace) -> Result<
 }
 
 /// Loads `program` and prepares its first thread.
-pub(crate) fn load(program: &[u8], exec_path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Loaded, LoadError> {
+pub(crate) fn load(
+    program: &[u8],
+    exec_path: &[u8],
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+) -> Result<Loaded, LoadError> {
     let elf = oxv_elf::parse(program).map_err(LoadError::Elf)?;
     if elf.interp().is_some() {
         return Err(LoadError::Dynamic);
@@ -104,12 +109,27 @@ pub(crate) fn load(program: &[u8], exec_path: &[u8], argv: &[&[u8]], envp: &[&[u
     let brk = image_end.div_ceil(PAGE_SIZE) * PAGE_SIZE;
     aspace.init_brk(brk, DEFAULT_MMAP_BASE - (1 << 30));
 
-    let stack_prot = if elf.stack_executable() { Prot::RW | Prot::EXEC } else { Prot::RW };
+    let stack_prot = if elf.stack_executable() {
+        Prot::RW | Prot::EXEC
+    } else {
+        Prot::RW
+    };
     aspace
-        .map_anon(STACK_TOP - STACK_SIZE, STACK_SIZE, stack_prot, VmaKind::Stack, Placement::Fixed)
+        .map_anon(
+            STACK_TOP - STACK_SIZE,
+            STACK_SIZE,
+            stack_prot,
+            VmaKind::Stack,
+            Placement::Fixed,
+        )
         .map_err(|_| LoadError::NoMemory)?;
 
-    let arg_bytes: usize = argv.iter().chain(envp.iter()).map(|s| s.len() + 1 + 8).sum::<usize>() + exec_path.len();
+    let arg_bytes: usize = argv
+        .iter()
+        .chain(envp.iter())
+        .map(|s| s.len() + 1 + 8)
+        .sum::<usize>()
+        + exec_path.len();
     if arg_bytes > MAX_ARG_BYTES {
         return Err(LoadError::TooBig);
     }
@@ -126,5 +146,9 @@ pub(crate) fn load(program: &[u8], exec_path: &[u8], argv: &[&[u8]], envp: &[&[u
     let st = build_initial_stack(STACK_TOP, &args, &mut buf).map_err(|_| LoadError::TooBig)?;
     let stack_image = buf[buf.len() - st.size..].to_vec();
     let ctx = UserContext::new(elf.entry() + bias, st.rsp);
-    Ok(Loaded { aspace, ctx, stack_image })
+    Ok(Loaded {
+        aspace,
+        ctx,
+        stack_image,
+    })
 }

@@ -11,6 +11,7 @@ use super::errno::Errno;
 
 pub(crate) const O_RDONLY: u32 = 0;
 pub(crate) const O_WRONLY: u32 = 1;
+#[allow(dead_code)] // used once files can be opened read-write
 pub(crate) const O_RDWR: u32 = 2;
 pub(crate) const O_ACCMODE: u32 = 3;
 pub(crate) const O_APPEND: u32 = 0o2000;
@@ -74,12 +75,19 @@ impl FdTable {
     pub(crate) fn with_stdio() -> Self {
         let mk = |s, flags| {
             Some(FdEntry {
-                file: Arc::new(OpenFile { kind: FileKind::Console(s), flags: SpinLock::new(flags) }),
+                file: Arc::new(OpenFile {
+                    kind: FileKind::Console(s),
+                    flags: SpinLock::new(flags),
+                }),
                 cloexec: false,
             })
         };
         Self {
-            slots: alloc::vec![mk(Stream::Stdin, O_RDONLY), mk(Stream::Stdout, O_WRONLY), mk(Stream::Stderr, O_WRONLY)],
+            slots: alloc::vec![
+                mk(Stream::Stdin, O_RDONLY),
+                mk(Stream::Stdout, O_WRONLY),
+                mk(Stream::Stderr, O_WRONLY)
+            ],
         }
     }
 
@@ -101,12 +109,20 @@ impl FdTable {
     }
 
     pub(crate) fn close(&mut self, fd: i32) -> Result<(), Errno> {
-        let slot = usize::try_from(fd).ok().and_then(|i| self.slots.get_mut(i)).ok_or(Errno::EBADF)?;
+        let slot = usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get_mut(i))
+            .ok_or(Errno::EBADF)?;
         slot.take().map(|_| ()).ok_or(Errno::EBADF)
     }
 
     /// Installs `entry` at the lowest free descriptor >= `min`.
-    pub(crate) fn insert_from(&mut self, min: usize, entry: FdEntry, limit: usize) -> Result<i32, Errno> {
+    pub(crate) fn insert_from(
+        &mut self,
+        min: usize,
+        entry: FdEntry,
+        limit: usize,
+    ) -> Result<i32, Errno> {
         let limit = limit.min(MAX_FDS);
         let mut i = min;
         while i < self.slots.len() && self.slots[i].is_some() {
@@ -123,7 +139,12 @@ impl FdTable {
     }
 
     /// Installs `entry` at exactly `fd`, closing what was there.
-    pub(crate) fn insert_at(&mut self, fd: usize, entry: FdEntry, limit: usize) -> Result<(), Errno> {
+    pub(crate) fn insert_at(
+        &mut self,
+        fd: usize,
+        entry: FdEntry,
+        limit: usize,
+    ) -> Result<(), Errno> {
         if fd >= limit.min(MAX_FDS) {
             return Err(Errno::EBADF);
         }

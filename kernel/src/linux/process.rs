@@ -26,12 +26,27 @@ pub(crate) struct Rlimit {
 }
 
 fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
-    let inf = Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY };
+    let inf = Rlimit {
+        cur: RLIM_INFINITY,
+        max: RLIM_INFINITY,
+    };
     let mut r = [inf; RLIM_NLIMITS];
-    r[3] = Rlimit { cur: 8 << 20, max: RLIM_INFINITY }; // STACK
-    r[4] = Rlimit { cur: 0, max: RLIM_INFINITY }; // CORE
-    r[7] = Rlimit { cur: 1024, max: 4096 }; // NOFILE
-    r[8] = Rlimit { cur: 8 << 20, max: 8 << 20 }; // MEMLOCK
+    r[3] = Rlimit {
+        cur: 8 << 20,
+        max: RLIM_INFINITY,
+    }; // STACK
+    r[4] = Rlimit {
+        cur: 0,
+        max: RLIM_INFINITY,
+    }; // CORE
+    r[7] = Rlimit {
+        cur: 1024,
+        max: 4096,
+    }; // NOFILE
+    r[8] = Rlimit {
+        cur: 8 << 20,
+        max: 8 << 20,
+    }; // MEMLOCK
     r[6] = Rlimit { cur: 1, max: 1 }; // NPROC: one process
     r[14] = Rlimit { cur: 0, max: 0 }; // RTPRIO
     r[13] = Rlimit { cur: 0, max: 0 }; // NICE
@@ -87,6 +102,9 @@ pub(crate) fn current() -> Option<Arc<Process>> {
 /// Page faults the kernel takes while copying to or from the program.
 pub(crate) fn user_fault_hook(addr: u64, write: bool) -> bool {
     let Some(p) = current() else { return false };
-    let r = p.aspace.lock().handle_fault(addr, Access { write, exec: false });
+    let r = p
+        .aspace
+        .lock()
+        .handle_fault(addr, Access { write, exec: false });
     r.is_ok()
 }

@@ -37,7 +37,15 @@ fn deliver(proc: &Process, ctx: &mut UserContext) -> Option<Ending> {
             drop(s);
             if signal::setup_frame(ctx, sig, &act, &info, old_mask, &alt).is_err() {
                 // No usable stack for the handler: Linux kills with SIGSEGV.
-                return Some(killed(SigInfo { signo: SIGSEGV, code: 0x80, addr: ctx.rsp, pid: 0 }, ctx));
+                return Some(killed(
+                    SigInfo {
+                        signo: SIGSEGV,
+                        code: 0x80,
+                        addr: ctx.rsp,
+                        pid: 0,
+                    },
+                    ctx,
+                ));
             }
             None
         }
@@ -45,7 +53,11 @@ fn deliver(proc: &Process, ctx: &mut UserContext) -> Option<Ending> {
 }
 
 fn killed(info: SigInfo, ctx: &UserContext) -> Ending {
-    Ending::Killed { sig: info.signo, fault_addr: info.addr, rip: ctx.rip }
+    Ending::Killed {
+        sig: info.signo,
+        fault_addr: info.addr,
+        rip: ctx.rip,
+    }
 }
 
 fn errno_return(r: Result<usize, Errno>) -> u64 {
@@ -57,7 +69,10 @@ fn errno_return(r: Result<usize, Errno>) -> u64 {
 
 /// Runs the program to its end.
 pub(crate) fn run(proc: Arc<Process>, mut ctx: UserContext) -> Ending {
-    let mut thread = ThreadState { tid: super::process::PID, ..ThreadState::default() };
+    let mut thread = ThreadState {
+        tid: super::process::PID,
+        ..ThreadState::default()
+    };
     loop {
         if let Some(end) = deliver(&proc, &mut ctx) {
             return end;
@@ -65,7 +80,12 @@ pub(crate) fn run(proc: Arc<Process>, mut ctx: UserContext) -> Ending {
         match ctx.run() {
             Trap::Syscall => {
                 let (nr, args) = ctx.syscall_args();
-                let mut cx = SyscallCx { proc: &proc, ctx: &mut ctx, thread: &mut thread, exit: None };
+                let mut cx = SyscallCx {
+                    proc: &proc,
+                    ctx: &mut ctx,
+                    thread: &mut thread,
+                    exit: None,
+                };
                 let r = syscall::dispatch(&mut cx, nr, args);
                 match cx.exit {
                     Some(Exit::Code(c)) => return Ending::Exited(c),
@@ -73,20 +93,39 @@ pub(crate) fn run(proc: Arc<Process>, mut ctx: UserContext) -> Ending {
                     None => ctx.set_syscall_return(errno_return(r)),
                 }
             }
-            Trap::PageFault { addr, write, fetch, .. } => {
-                let r = proc.aspace.lock().handle_fault(addr, Access { write, exec: fetch });
+            Trap::PageFault {
+                addr, write, fetch, ..
+            } => {
+                let r = proc
+                    .aspace
+                    .lock()
+                    .handle_fault(addr, Access { write, exec: fetch });
                 match r {
                     Ok(()) => {}
                     Err(e) => {
-                        let code = if e == FaultError::Forbidden { SEGV_ACCERR } else { SEGV_MAPERR };
-                        proc.signals.lock().force(SigInfo { signo: SIGSEGV, code, addr, pid: 0 });
+                        let code = if e == FaultError::Forbidden {
+                            SEGV_ACCERR
+                        } else {
+                            SEGV_MAPERR
+                        };
+                        proc.signals.lock().force(SigInfo {
+                            signo: SIGSEGV,
+                            code,
+                            addr,
+                            pid: 0,
+                        });
                     }
                 }
             }
             Trap::Exception { vector, .. } => {
                 let (signo, code) = signal::for_exception(vector);
                 let addr = if signo == SIGSEGV { 0 } else { ctx.rip };
-                proc.signals.lock().force(SigInfo { signo, code, addr, pid: 0 });
+                proc.signals.lock().force(SigInfo {
+                    signo,
+                    code,
+                    addr,
+                    pid: 0,
+                });
             }
             Trap::Interrupt(_) => {}
         }

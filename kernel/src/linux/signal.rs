@@ -8,16 +8,21 @@ use oxv_hal::{FpuArea, UserContext};
 use super::errno::Errno;
 use super::uaccess::{read_bytes, Out};
 
+#[allow(dead_code)] // Linux ABI number, not referenced yet
 pub(crate) const SIGHUP: u32 = 1;
+#[allow(dead_code)] // Linux ABI number, not referenced yet
 pub(crate) const SIGINT: u32 = 2;
+#[allow(dead_code)] // Linux ABI number, not referenced yet
 pub(crate) const SIGQUIT: u32 = 3;
 pub(crate) const SIGILL: u32 = 4;
 pub(crate) const SIGTRAP: u32 = 5;
+#[allow(dead_code)] // Linux ABI number, not referenced yet
 pub(crate) const SIGABRT: u32 = 6;
 pub(crate) const SIGBUS: u32 = 7;
 pub(crate) const SIGFPE: u32 = 8;
 pub(crate) const SIGKILL: u32 = 9;
 pub(crate) const SIGSEGV: u32 = 11;
+#[allow(dead_code)] // Linux ABI number, not referenced yet
 pub(crate) const SIGPIPE: u32 = 13;
 pub(crate) const SIGCHLD: u32 = 17;
 pub(crate) const SIGCONT: u32 = 18;
@@ -33,6 +38,7 @@ pub(crate) const NSIG: u32 = 64;
 pub(crate) const SIG_DFL: u64 = 0;
 pub(crate) const SIG_IGN: u64 = 1;
 
+#[allow(dead_code)] // Linux ABI number, not referenced yet
 pub(crate) const SA_SIGINFO: u64 = 0x4;
 pub(crate) const SA_ONSTACK: u64 = 0x0800_0000;
 pub(crate) const SA_NODEFER: u64 = 0x4000_0000;
@@ -119,7 +125,11 @@ pub(crate) struct AltStack {
 
 impl Default for AltStack {
     fn default() -> Self {
-        Self { sp: 0, flags: SS_DISABLE, size: 0 }
+        Self {
+            sp: 0,
+            flags: SS_DISABLE,
+            size: 0,
+        }
     }
 }
 
@@ -171,7 +181,8 @@ impl SignalState {
     pub(crate) fn post(&mut self, info: SigInfo) {
         let sig = info.signo;
         let act = self.action(sig);
-        let ignored = act.handler == SIG_IGN || (act.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore);
+        let ignored = act.handler == SIG_IGN
+            || (act.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore);
         if ignored && sig != SIGKILL {
             return;
         }
@@ -211,7 +222,9 @@ impl SignalState {
                 SIG_DFL => match default_action(sig) {
                     DefaultAction::Ignore => continue,
                     DefaultAction::Stop => {
-                        crate::klog!("signal {sig}: stop requested; oxv has no job control, ignored");
+                        crate::klog!(
+                            "signal {sig}: stop requested; oxv has no job control, ignored"
+                        );
                         continue;
                     }
                     DefaultAction::Terminate => return Disposition::Kill(info),
@@ -266,17 +279,28 @@ pub(crate) fn setup_frame(
     o.u64(act.restorer);
     // ucontext: flags, link, stack_t
     o.u64(UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS).u64(0);
-    o.u64(alt.sp).u32(if on_alt { SS_ONSTACK } else { alt.flags }).u32(0).u64(alt.size);
+    o.u64(alt.sp)
+        .u32(if on_alt { SS_ONSTACK } else { alt.flags })
+        .u32(0)
+        .u64(alt.size);
     // sigcontext
     for r in [
-        ctx.r8, ctx.r9, ctx.r10, ctx.r11, ctx.r12, ctx.r13, ctx.r14, ctx.r15, ctx.rdi, ctx.rsi, ctx.rbp, ctx.rbx,
-        ctx.rdx, ctx.rax, ctx.rcx, ctx.rsp, ctx.rip, ctx.rflags,
+        ctx.r8, ctx.r9, ctx.r10, ctx.r11, ctx.r12, ctx.r13, ctx.r14, ctx.r15, ctx.rdi, ctx.rsi,
+        ctx.rbp, ctx.rbx, ctx.rdx, ctx.rax, ctx.rcx, ctx.rsp, ctx.rip, ctx.rflags,
     ] {
         o.u64(r);
     }
     o.u16(ctx.cs as u16).u16(0).u16(0).u16(ctx.ss as u16);
-    let (trapno, err) = if ctx.vector < 32 { (ctx.vector, ctx.error_code) } else { (0, 0) };
-    o.u64(err).u64(trapno).u64(old_mask).u64(info.addr).u64(fp_addr);
+    let (trapno, err) = if ctx.vector < 32 {
+        (ctx.vector, ctx.error_code)
+    } else {
+        (0, 0)
+    };
+    o.u64(err)
+        .u64(trapno)
+        .u64(old_mask)
+        .u64(info.addr)
+        .u64(fp_addr);
     o.zeros(64);
     o.u64(old_mask);
     debug_assert_eq!(o.0.len() as u64, INFO_OFFSET);
@@ -348,12 +372,3 @@ pub(crate) fn for_exception(vector: u8) -> (u32, i32) {
         _ => (SIGSEGV, 0x80), // SI_KERNEL, as Linux reports #GP
     }
 }
-
-#[allow(dead_code)]
-const _: [u32; 3] = [SIGHUP, SIGINT, SIGQUIT];
-#[allow(dead_code)]
-const _: [u32; 2] = [SIGPIPE, SIGABRT];
-#[allow(dead_code)]
-const _: [i32; 3] = [SI_USER, SI_TKILL, SEGV_ACCERR];
-#[allow(dead_code)]
-const _: i32 = SEGV_MAPERR;

@@ -22,10 +22,11 @@ pub(crate) fn read_bytes(addr: u64, len: usize) -> Result<Vec<u8>, Errno> {
 
 /// Copies `data` into the program.
 pub(crate) fn write_bytes(addr: u64, data: &[u8]) -> Result<(), Errno> {
-    Ok(copy_to_user(addr, data).errno()?)
+    copy_to_user(addr, data).errno()
 }
 
 /// Reads a u64.
+#[allow(dead_code)] // for the syscalls of the file and thread issues
 pub(crate) fn read_u64(addr: u64) -> Result<u64, Errno> {
     let mut b = [0u8; 8];
     copy_from_user(&mut b, addr).errno()?;
@@ -86,7 +87,10 @@ pub(crate) fn read_iovecs(addr: u64, count: usize) -> Result<Vec<(u64, usize)>, 
         if len > isize::MAX as u64 {
             return Err(Errno::EINVAL);
         }
-        total = total.checked_add(len as usize).filter(|&t| t <= isize::MAX as usize).ok_or(Errno::EINVAL)?;
+        total = total
+            .checked_add(len as usize)
+            .filter(|&t| t <= isize::MAX as usize)
+            .ok_or(Errno::EINVAL)?;
         v.push((base, len as usize));
     }
     Ok(v)

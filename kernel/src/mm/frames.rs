@@ -28,12 +28,22 @@ fn page_up(a: u64) -> u64 {
 /// Physical ranges in use at boot: kernel image, boot structures, modules.
 fn boot_reserved(info: &BootInfo) -> impl Iterator<Item = (u64, u64)> + '_ {
     let k = info.kernel_image;
-    let si = (page_down(info.start_info), page_down(info.start_info) + PAGE_SIZE);
-    let cl = (page_down(info.cmdline.0), page_up(info.cmdline.0 + info.cmdline.1 as u64 + 1));
+    let si = (
+        page_down(info.start_info),
+        page_down(info.start_info) + PAGE_SIZE,
+    );
+    let cl = (
+        page_down(info.cmdline.0),
+        page_up(info.cmdline.0 + info.cmdline.1 as u64 + 1),
+    );
     core::iter::once((page_down(k.0), page_up(k.1)))
         .chain(core::iter::once(si))
         .chain(core::iter::once(cl))
-        .chain(info.modules().iter().map(|m| (page_down(m.start), page_up(m.start + m.size))))
+        .chain(
+            info.modules()
+                .iter()
+                .map(|m| (page_down(m.start), page_up(m.start + m.size))),
+        )
 }
 
 fn overlaps(a: (u64, u64), b: (u64, u64)) -> bool {
@@ -77,7 +87,8 @@ pub(crate) fn init(info: &BootInfo) -> Result<(usize, usize), MemInitError> {
         .ok_or(MemInitError::NoRoomForBitmap)?;
     let storage = oxv_hal::boot_words_mut(spot, words);
     storage.fill(0);
-    let mut fa = FrameAllocator::new(storage, max_phys).map_err(|_| MemInitError::NoRoomForBitmap)?;
+    let mut fa =
+        FrameAllocator::new(storage, max_phys).map_err(|_| MemInitError::NoRoomForBitmap)?;
     for r in info.regions().iter().filter(|r| r.kind == RegionKind::Ram) {
         fa.add_free_range(r.start, r.end);
     }
@@ -95,7 +106,11 @@ pub(crate) fn init(info: &BootInfo) -> Result<(usize, usize), MemInitError> {
 
 /// Allocates one frame (not zeroed).
 pub(crate) fn alloc_frame() -> Option<u64> {
-    FRAMES.lock().as_mut()?.alloc().map(PhysFrame::start_address)
+    FRAMES
+        .lock()
+        .as_mut()?
+        .alloc()
+        .map(PhysFrame::start_address)
 }
 
 /// Allocates one zeroed frame.
@@ -118,7 +133,10 @@ pub(crate) fn free_frame(pa: u64) {
 
 /// (free, total) frame counts.
 pub(crate) fn counts() -> (usize, usize) {
-    FRAMES.lock().as_ref().map_or((0, 0), |f| (f.free_count(), f.total_count()))
+    FRAMES
+        .lock()
+        .as_ref()
+        .map_or((0, 0), |f| (f.free_count(), f.total_count()))
 }
 
 /// Hands zeroed frames to the page-table code.
@@ -141,7 +159,11 @@ impl PageSource for HeapPages {
     fn alloc_pages(&self, count: usize) -> Option<u64> {
         let mut g = FRAMES.lock();
         let fa = g.as_mut()?;
-        let f = if count == 1 { fa.alloc() } else { fa.alloc_contiguous(count, 1) }?;
+        let f = if count == 1 {
+            fa.alloc()
+        } else {
+            fa.alloc_contiguous(count, 1)
+        }?;
         Some(phys_to_virt(f.start_address()))
     }
 

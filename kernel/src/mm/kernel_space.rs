@@ -11,17 +11,30 @@
 
 use oxv_hal::boot_info::{kernel_layout, BootInfo, RegionKind};
 use oxv_hal::sync::SpinLock;
-use oxv_hal::{boot_stack_guard, PageTable, PteFlags, KERNEL_BASE, LARGE_PAGE_SIZE, PAGE_SIZE, PHYS_OFFSET};
+use oxv_hal::{
+    boot_stack_guard, PageTable, PteFlags, KERNEL_BASE, LARGE_PAGE_SIZE, PAGE_SIZE, PHYS_OFFSET,
+};
 
 use super::frames::FrameAllocRef;
 
 static KERNEL_PT: SpinLock<Option<PageTable>> = SpinLock::new(None);
 
-fn map_range(pt: &mut PageTable, va: u64, pa: u64, len: u64, flags: PteFlags, large_ok: bool) -> Result<(), oxv_hal::MapError> {
+fn map_range(
+    pt: &mut PageTable,
+    va: u64,
+    pa: u64,
+    len: u64,
+    flags: PteFlags,
+    large_ok: bool,
+) -> Result<(), oxv_hal::MapError> {
     let mut off = 0;
     while off < len {
         let (v, p) = (va + off, pa + off);
-        if large_ok && v % LARGE_PAGE_SIZE == 0 && p % LARGE_PAGE_SIZE == 0 && len - off >= LARGE_PAGE_SIZE {
+        if large_ok
+            && v % LARGE_PAGE_SIZE == 0
+            && p % LARGE_PAGE_SIZE == 0
+            && len - off >= LARGE_PAGE_SIZE
+        {
             pt.map_large(v, p, flags, &mut FrameAllocRef)?;
             off += LARGE_PAGE_SIZE;
         } else {
@@ -39,13 +52,23 @@ pub(crate) fn init(info: &BootInfo) -> Result<(), oxv_hal::MapError> {
     for r in info.regions().iter().filter(|r| r.kind == RegionKind::Ram) {
         let start = r.start & !(PAGE_SIZE - 1);
         let end = r.end.div_ceil(PAGE_SIZE) * PAGE_SIZE;
-        map_range(&mut pt, PHYS_OFFSET + start, start, end - start, rw_nx, true)?;
+        map_range(
+            &mut pt,
+            PHYS_OFFSET + start,
+            start,
+            end - start,
+            rw_nx,
+            true,
+        )?;
     }
     let l = kernel_layout();
     let guard = boot_stack_guard();
     let image = [
         (l.text, PteFlags::PRESENT | PteFlags::GLOBAL),
-        (l.rodata, PteFlags::PRESENT | PteFlags::NO_EXECUTE | PteFlags::GLOBAL),
+        (
+            l.rodata,
+            PteFlags::PRESENT | PteFlags::NO_EXECUTE | PteFlags::GLOBAL,
+        ),
         (l.data, rw_nx),
     ];
     for ((start, end), flags) in image {
@@ -81,7 +104,12 @@ pub(crate) fn share_into(user: &mut PageTable) {
 pub(crate) fn map_mmio(pa: u64, len: u64) -> Result<(), oxv_hal::MapError> {
     let mut g = KERNEL_PT.lock();
     let pt = g.as_mut().ok_or(oxv_hal::MapError::NoMemory)?;
-    let flags = PteFlags::PRESENT | PteFlags::WRITABLE | PteFlags::NO_EXECUTE | PteFlags::GLOBAL | PteFlags::NO_CACHE | PteFlags::WRITE_THROUGH;
+    let flags = PteFlags::PRESENT
+        | PteFlags::WRITABLE
+        | PteFlags::NO_EXECUTE
+        | PteFlags::GLOBAL
+        | PteFlags::NO_CACHE
+        | PteFlags::WRITE_THROUGH;
     let start = pa & !(PAGE_SIZE - 1);
     let end = (pa + len).div_ceil(PAGE_SIZE) * PAGE_SIZE;
     map_range(pt, PHYS_OFFSET + start, start, end - start, flags, false)

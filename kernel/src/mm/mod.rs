@@ -8,5 +8,3 @@
 pub(crate) mod frames;
 pub(crate) mod kernel_space;
 pub(crate) mod user_space;
-
-pub(crate) use frames::{alloc_frame, free_frame, FrameAllocRef};

@@ -60,7 +60,10 @@ impl AddressSpace {
     pub(crate) fn new() -> Option<Self> {
         let mut pt = PageTable::new(&mut FrameAllocRef)?;
         super::kernel_space::share_into(&mut pt);
-        Some(Self { pt, vmas: VmaMap::new() })
+        Some(Self {
+            pt,
+            vmas: VmaMap::new(),
+        })
     }
 
     /// Switches the CPU to this address space.
@@ -69,6 +72,7 @@ impl AddressSpace {
     }
 
     /// The area map (for /proc/self/maps, pointer checks).
+    #[allow(dead_code)] // /proc/self/maps comes with the file issue
     pub(crate) fn vmas(&self) -> &VmaMap {
         &self.vmas
     }
@@ -84,7 +88,14 @@ impl AddressSpace {
     }
 
     /// mmap of anonymous memory.
-    pub(crate) fn map_anon(&mut self, hint: u64, len: u64, prot: Prot, kind: VmaKind, placement: Placement) -> Result<u64, VmError> {
+    pub(crate) fn map_anon(
+        &mut self,
+        hint: u64,
+        len: u64,
+        prot: Prot,
+        kind: VmaKind,
+        placement: Placement,
+    ) -> Result<u64, VmError> {
         let Mapped { addr, replaced } = self.vmas.map(hint, len, prot, kind, false, placement)?;
         self.release(&replaced);
         Ok(addr)
@@ -110,7 +121,14 @@ impl AddressSpace {
     }
 
     /// mremap.
-    pub(crate) fn remap(&mut self, old: u64, old_len: u64, new_len: u64, flags: RemapFlags, new_addr: u64) -> Result<u64, VmError> {
+    pub(crate) fn remap(
+        &mut self,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        flags: RemapFlags,
+        new_addr: u64,
+    ) -> Result<u64, VmError> {
         let res = self.vmas.remap(old, old_len, new_len, flags, new_addr)?;
         // First free what the remap replaced or cut off (this includes a
         // MREMAP_FIXED destination), then move the surviving pages.
@@ -119,7 +137,11 @@ impl AddressSpace {
             for off in (0..mv.len).step_by(PAGE_SIZE as usize) {
                 if let Some(pa) = self.pt.unmap(mv.from + off) {
                     let prot = self.vmas.find(mv.to + off).map_or(Prot::NONE, |v| v.prot);
-                    if self.pt.map(mv.to + off, pa, pte_flags(prot), &mut FrameAllocRef).is_err() {
+                    if self
+                        .pt
+                        .map(mv.to + off, pa, pte_flags(prot), &mut FrameAllocRef)
+                        .is_err()
+                    {
                         free_frame(pa);
                     }
                 }
@@ -182,8 +204,21 @@ impl AddressSpace {
     }
 
     /// Maps a fixed image area and fills each page through `fill(va, page)`.
-    pub(crate) fn map_image(&mut self, start: u64, end: u64, prot: Prot, mut fill: impl FnMut(u64, &mut [u8; 4096])) -> Result<(), VmError> {
-        let Mapped { replaced, .. } = self.vmas.map(start, end - start, prot, VmaKind::Image, false, Placement::Fixed)?;
+    pub(crate) fn map_image(
+        &mut self,
+        start: u64,
+        end: u64,
+        prot: Prot,
+        mut fill: impl FnMut(u64, &mut [u8; 4096]),
+    ) -> Result<(), VmError> {
+        let Mapped { replaced, .. } = self.vmas.map(
+            start,
+            end - start,
+            prot,
+            VmaKind::Image,
+            false,
+            Placement::Fixed,
+        )?;
         self.release(&replaced);
         let mut buf = alloc::boxed::Box::new([0u8; 4096]);
         for va in (start..end).step_by(PAGE_SIZE as usize) {
@@ -191,7 +226,11 @@ impl AddressSpace {
             fill(va, &mut buf);
             let pa = alloc_zeroed_frame().ok_or(VmError::NoMemory)?;
             oxv_hal::write_phys(pa, &buf[..]);
-            if self.pt.map(va, pa, pte_flags(prot), &mut FrameAllocRef).is_err() {
+            if self
+                .pt
+                .map(va, pa, pte_flags(prot), &mut FrameAllocRef)
+                .is_err()
+            {
                 free_frame(pa);
                 return Err(VmError::NoMemory);
             }
@@ -207,6 +246,7 @@ impl AddressSpace {
     }
 
     /// Pages currently backed by frames (resident set).
+    #[allow(dead_code)] // /proc/self/status comes with the file issue
     pub(crate) fn resident_pages(&self) -> usize {
         self.vmas
             .iter()

@@ -59,9 +59,11 @@ pub(crate) fn read(id: u32) -> Option<i64> {
     Some(match id {
         CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_REALTIME_ALARM => realtime_ns(),
         CLOCK_TAI => realtime_ns() + 37_000_000_000,
-        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME | CLOCK_BOOTTIME_ALARM => {
-            monotonic_ns() as i64
-        }
+        CLOCK_MONOTONIC
+        | CLOCK_MONOTONIC_RAW
+        | CLOCK_MONOTONIC_COARSE
+        | CLOCK_BOOTTIME
+        | CLOCK_BOOTTIME_ALARM => monotonic_ns() as i64,
         CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => cpu_ns() as i64,
         _ => return None,
     })
@@ -100,9 +102,4 @@ pub(crate) fn wait_until(deadline_ns: u64, mut wake: impl FnMut() -> bool) -> bo
     oxv_hal::irq::arm_timer(0);
     IDLE_NS.fetch_add(monotonic_ns().saturating_sub(start), Ordering::Relaxed);
     woken
-}
-
-/// Records idle time spent elsewhere (e.g. waiting for stdin).
-pub(crate) fn add_idle(ns: u64) {
-    IDLE_NS.fetch_add(ns, Ordering::Relaxed);
 }

@@ -3,4 +3,6 @@
 
 mod x86_64;
 
-pub(crate) use x86_64::{apic, cpu, fpu, gdt, idt, io, paging, percpu, phys, stack, user, usercopy};
+pub(crate) use x86_64::{
+    apic, cpu, fpu, gdt, idt, io, paging, percpu, phys, stack, user, usercopy,
+};

@@ -34,8 +34,15 @@ pub(super) fn sys_futex(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
                 return Err(Errno::EAGAIN);
             }
             if timeout == 0 {
-                crate::klog!("futex: the only thread waits with no timeout and nobody can wake it: deadlock");
-                cx.exit = Some(Exit::Signal(SigInfo { signo: SIGKILL, code: 0, addr: 0, pid: 0 }));
+                crate::klog!(
+                    "futex: the only thread waits with no timeout and nobody can wake it: deadlock"
+                );
+                cx.exit = Some(Exit::Signal(SigInfo {
+                    signo: SIGKILL,
+                    code: 0,
+                    addr: 0,
+                    pid: 0,
+                }));
                 return Ok(0);
             }
             let ns = super::time::read_timespec(timeout)?;

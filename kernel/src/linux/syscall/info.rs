@@ -9,7 +9,14 @@ use crate::linux::uaccess::{write_bytes, Out};
 pub(crate) const RELEASE: &[u8] = b"6.1.0-oxv";
 
 pub(super) fn sys_uname(_cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    let fields: [&[u8]; 6] = [b"Linux", b"oxv", RELEASE, b"#1 SMP oxv", b"x86_64", b"(none)"];
+    let fields: [&[u8]; 6] = [
+        b"Linux",
+        b"oxv",
+        RELEASE,
+        b"#1 SMP oxv",
+        b"x86_64",
+        b"(none)",
+    ];
     let mut o = Out::default();
     for f in fields {
         let mut field = [0u8; 65];

@@ -175,7 +175,15 @@ pub(super) fn sys_dup(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let limit = nofile_limit(cx);
     let mut fds = cx.proc.fds.lock();
     let f = fds.get(a[0] as i32)?;
-    fds.insert_from(0, FdEntry { file: f, cloexec: false }, limit).map(|fd| fd as usize)
+    fds.insert_from(
+        0,
+        FdEntry {
+            file: f,
+            cloexec: false,
+        },
+        limit,
+    )
+    .map(|fd| fd as usize)
 }
 
 fn dup_to(cx: &SyscallCx<'_>, old: u64, new: u64, cloexec: bool) -> SysResult {
@@ -221,9 +229,21 @@ pub(super) fn sys_fcntl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
             if min >= limit {
                 return Err(Errno::EINVAL);
             }
-            fds.insert_from(min, FdEntry { file: f, cloexec: a[1] == F_DUPFD_CLOEXEC }, limit).map(|n| n as usize)
+            fds.insert_from(
+                min,
+                FdEntry {
+                    file: f,
+                    cloexec: a[1] == F_DUPFD_CLOEXEC,
+                },
+                limit,
+            )
+            .map(|n| n as usize)
         }
-        F_GETFD => Ok(if fds.entry_mut(fd)?.cloexec { FD_CLOEXEC as usize } else { 0 }),
+        F_GETFD => Ok(if fds.entry_mut(fd)?.cloexec {
+            FD_CLOEXEC as usize
+        } else {
+            0
+        }),
         F_SETFD => {
             fds.entry_mut(fd)?.cloexec = a[2] & FD_CLOEXEC != 0;
             Ok(0)
@@ -296,7 +316,9 @@ fn write_stat(st: &StatData, addr: u64) -> Result<(), Errno> {
     o.u64(st.dev).u64(st.ino).u64(u64::from(st.nlink));
     o.u32(st.mode).u32(0).u32(0).u32(0);
     o.u64(makedev(st.rdev_major, st.rdev_minor));
-    o.u64(st.size).u64(u64::from(st.blksize)).u64(st.size.div_ceil(512));
+    o.u64(st.size)
+        .u64(u64::from(st.blksize))
+        .u64(st.size.div_ceil(512));
     for _ in 0..3 {
         o.i64(sec).i64(nsec);
     }
@@ -351,7 +373,10 @@ pub(super) fn sys_statx(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let f = file(cx, a[0])?;
     let st = stat_of(cx, &f);
     let now = clock::realtime_ns();
-    let (sec, nsec) = (now.div_euclid(1_000_000_000), now.rem_euclid(1_000_000_000) as u32);
+    let (sec, nsec) = (
+        now.div_euclid(1_000_000_000),
+        now.rem_euclid(1_000_000_000) as u32,
+    );
     let mut o = Out::default();
     o.u32(STATX_BASIC_STATS).u32(st.blksize).u64(0);
     o.u32(st.nlink).u32(0).u32(0).u16(st.mode as u16).u16(0);
@@ -359,7 +384,10 @@ pub(super) fn sys_statx(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     for _ in 0..4 {
         o.i64(sec).u32(nsec).u32(0);
     }
-    o.u32(st.rdev_major).u32(st.rdev_minor).u32((st.dev >> 8) as u32).u32((st.dev & 0xff) as u32);
+    o.u32(st.rdev_major)
+        .u32(st.rdev_minor)
+        .u32((st.dev >> 8) as u32)
+        .u32((st.dev & 0xff) as u32);
     o.zeros(256 - o.0.len());
     o.write_to(a[4])?;
     Ok(0)
@@ -385,7 +413,9 @@ const fn default_termios() -> [u8; 36] {
         i += 1;
     }
     // c_line = 0, then c_cc: INTR QUIT ERASE KILL EOF TIME MIN SWTC START STOP SUSP EOL REPRINT DISCARD WERASE LNEXT EOL2
-    let cc = [3u8, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a, 0, 0x12, 0x0f, 0x17, 0x16, 0];
+    let cc = [
+        3u8, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a, 0, 0x12, 0x0f, 0x17, 0x16, 0,
+    ];
     let mut j = 0;
     while j < cc.len() {
         t[17 + j] = cc[j];
@@ -413,7 +443,11 @@ pub(super) fn sys_ioctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         FIONBIO => {
             let on = uaccess::read_u32(a[2])? != 0;
             let mut fl = f.flags.lock();
-            *fl = if on { *fl | O_NONBLOCK } else { *fl & !O_NONBLOCK };
+            *fl = if on {
+                *fl | O_NONBLOCK
+            } else {
+                *fl & !O_NONBLOCK
+            };
             return Ok(0);
         }
         FIOCLEX | FIONCLEX => {
@@ -431,18 +465,25 @@ pub(super) fn sys_ioctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         TCSETS | TCSETSW | TCSETSF => {
             let t = read_bytes(a[2], 36)?;
             TERMIOS.lock().copy_from_slice(&t);
-            crate::log_once!("tty: terminal settings are kept in the guest; the host terminal stays as it is");
+            crate::log_once!(
+                "tty: terminal settings are kept in the guest; the host terminal stays as it is"
+            );
             Ok(0)
         }
         TIOCGWINSZ => {
-            let (rows, cols) = WINSIZE.lock().unwrap_or((cx.proc.tty.rows, cx.proc.tty.cols));
+            let (rows, cols) = WINSIZE
+                .lock()
+                .unwrap_or((cx.proc.tty.rows, cx.proc.tty.cols));
             let mut o = Out::default();
             o.u16(rows).u16(cols).u16(0).u16(0);
             o.write_to(a[2]).map(|_| 0)
         }
         TIOCSWINSZ => {
             let w = read_bytes(a[2], 8)?;
-            *WINSIZE.lock() = Some((u16::from_le_bytes([w[0], w[1]]), u16::from_le_bytes([w[2], w[3]])));
+            *WINSIZE.lock() = Some((
+                u16::from_le_bytes([w[0], w[1]]),
+                u16::from_le_bytes([w[2], w[3]]),
+            ));
             Ok(0)
         }
         TIOCGPGRP => uaccess::write_u32(a[2], crate::linux::process::PID).map(|_| 0),
@@ -474,7 +515,10 @@ fn poll_once(cx: &SyscallCx<'_>, fds: &mut [(i32, u16, u16)]) -> usize {
             continue;
         };
         let mut r = 0;
-        if f.readable() && matches!(f.kind, FileKind::Console(Stream::Stdin)) && console::stdin_ready() {
+        if f.readable()
+            && matches!(f.kind, FileKind::Console(Stream::Stdin))
+            && console::stdin_ready()
+        {
             r |= POLLIN;
         }
         if f.writable() {
@@ -495,13 +539,19 @@ fn do_poll(cx: &SyscallCx<'_>, addr: u64, nfds: u64, timeout_ns: Option<u64>) ->
     let raw = read_bytes(addr, nfds as usize * 8)?;
     let mut fds: Vec<(i32, u16, u16)> = raw
         .chunks_exact(8)
-        .map(|c| (i32::from_le_bytes([c[0], c[1], c[2], c[3]]), u16::from_le_bytes([c[4], c[5]]), 0))
+        .map(|c| {
+            (
+                i32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+                u16::from_le_bytes([c[4], c[5]]),
+                0,
+            )
+        })
         .collect();
     let deadline = timeout_ns.map(|t| clock::monotonic_ns().saturating_add(t));
     let mut n = poll_once(cx, &mut fds);
     if n == 0 && deadline != Some(0) {
         let until = deadline.unwrap_or(u64::MAX);
-        clock::wait_until(until, || console::stdin_ready());
+        clock::wait_until(until, console::stdin_ready);
         n = poll_once(cx, &mut fds);
     }
     let mut out = Out::default();
@@ -518,7 +568,11 @@ fn o_pollfd(o: &mut Out, fd: i32, ev: u16, rev: u16) {
 
 pub(super) fn sys_poll(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let t = a[2] as i32;
-    let timeout = if t < 0 { None } else { Some(t as u64 * 1_000_000) };
+    let timeout = if t < 0 {
+        None
+    } else {
+        Some(t as u64 * 1_000_000)
+    };
     do_poll(cx, a[0], a[1], timeout)
 }
 

@@ -18,7 +18,9 @@ const MAP_FIXED_NOREPLACE: u64 = 0x100000;
 
 fn prot(bits: u64) -> Result<Prot, Errno> {
     // PROT_GROWSDOWN/GROWSUP are accepted by Linux for mprotect; ignore them.
-    Prot::from_bits(bits & 0x7).filter(|_| bits & !0x0300_0007 == 0).ok_or(Errno::EINVAL)
+    Prot::from_bits(bits & 0x7)
+        .filter(|_| bits & !0x0300_0007 == 0)
+        .ok_or(Errno::EINVAL)
 }
 
 pub(super) fn sys_mmap(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
@@ -46,9 +48,18 @@ pub(super) fn sys_mmap(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     } else {
         Placement::Hint
     };
-    let vkind = if flags & (MAP_STACK | MAP_GROWSDOWN) != 0 { VmaKind::Stack } else { VmaKind::Anon };
+    let vkind = if flags & (MAP_STACK | MAP_GROWSDOWN) != 0 {
+        VmaKind::Stack
+    } else {
+        VmaKind::Anon
+    };
     let _ = MAP_PRIVATE;
-    let addr = cx.proc.aspace.lock().map_anon(addr, len, p, vkind, placement).errno()?;
+    let addr = cx
+        .proc
+        .aspace
+        .lock()
+        .map_anon(addr, len, p, vkind, placement)
+        .errno()?;
     Ok(addr as usize)
 }
 
@@ -58,7 +69,7 @@ pub(super) fn sys_munmap(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 }
 
 pub(super) fn sys_mprotect(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    if a[0] % 4096 != 0 {
+    if !a[0].is_multiple_of(4096) {
         return Err(Errno::EINVAL);
     }
     if a[1] == 0 {
@@ -71,7 +82,12 @@ pub(super) fn sys_mprotect(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 
 pub(super) fn sys_mremap(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let flags = RemapFlags::from_bits_retain(a[3] as u32);
-    let addr = cx.proc.aspace.lock().remap(a[0], a[1], a[2], flags, a[4]).errno()?;
+    let addr = cx
+        .proc
+        .aspace
+        .lock()
+        .remap(a[0], a[1], a[2], flags, a[4])
+        .errno()?;
     Ok(addr as usize)
 }
 

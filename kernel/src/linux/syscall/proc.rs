@@ -161,7 +161,11 @@ pub(super) fn sys_get_robust_list(cx: &mut SyscallCx<'_>, a: Args) -> SysResult 
 
 fn resource(r: u64) -> Result<usize, Errno> {
     let r = r as usize;
-    if r < RLIM_NLIMITS { Ok(r) } else { Err(Errno::EINVAL) }
+    if r < RLIM_NLIMITS {
+        Ok(r)
+    } else {
+        Err(Errno::EINVAL)
+    }
 }
 
 fn write_rlimit(addr: u64, l: Rlimit) -> Result<(), Errno> {
@@ -182,7 +186,11 @@ fn read_rlimit(addr: u64) -> Result<Rlimit, Errno> {
 
 fn prlimit(cx: &SyscallCx<'_>, res: u64, new: u64, old: u64) -> SysResult {
     let r = resource(res)?;
-    let new = if new != 0 { Some(read_rlimit(new)?) } else { None };
+    let new = if new != 0 {
+        Some(read_rlimit(new)?)
+    } else {
+        None
+    };
     let mut lims = cx.proc.rlimits.lock();
     let cur = lims[r];
     if let Some(n) = new {

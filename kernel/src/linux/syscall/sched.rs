@@ -23,7 +23,7 @@ pub(super) fn sys_sched_getaffinity(cx: &mut SyscallCx<'_>, a: Args) -> SysResul
     check_pid(a[0], cx)?;
     let len = a[1] as usize;
     // The kernel's cpumask is 8 bytes here; smaller or unaligned buffers fail.
-    if len < 8 || len % 8 != 0 {
+    if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     let mut mask = [0u8; 8];

@@ -5,8 +5,8 @@ use super::{Args, SyscallCx};
 use crate::linux::errno::{Errno, SysResult};
 use crate::linux::process::PID;
 use crate::linux::signal::{
-    bit, restore_frame, AltStack, SigAction, SigInfo, NSIG, SIGKILL, SIGSTOP, SI_TKILL, SI_USER, SS_DISABLE, SS_ONSTACK,
-    UNBLOCKABLE,
+    bit, restore_frame, AltStack, SigAction, SigInfo, NSIG, SIGKILL, SIGSTOP, SI_TKILL, SI_USER,
+    SS_DISABLE, SS_ONSTACK, UNBLOCKABLE,
 };
 use crate::linux::uaccess::{read_bytes, write_u64, Out};
 
@@ -28,7 +28,12 @@ pub(super) fn sys_rt_sigaction(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let new = if act != 0 {
         let b = read_bytes(act, 32)?;
         let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
-        Some(SigAction { handler: w(0), flags: w(1), restorer: w(2), mask: w(3) & !UNBLOCKABLE })
+        Some(SigAction {
+            handler: w(0),
+            flags: w(1),
+            restorer: w(2),
+            mask: w(3) & !UNBLOCKABLE,
+        })
     } else {
         None
     };
@@ -44,7 +49,8 @@ pub(super) fn sys_rt_sigaction(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
             // discards a pending instance (POSIX).
             let ignored = n.handler == crate::linux::signal::SIG_IGN
                 || (n.handler == crate::linux::signal::SIG_DFL
-                    && crate::linux::signal::default_action(sig) == crate::linux::signal::DefaultAction::Ignore);
+                    && crate::linux::signal::default_action(sig)
+                        == crate::linux::signal::DefaultAction::Ignore);
             if ignored {
                 s.pending &= !bit(sig);
             }
@@ -53,7 +59,10 @@ pub(super) fn sys_rt_sigaction(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     };
     if old != 0 {
         let mut o = Out::default();
-        o.u64(prev.handler).u64(prev.flags).u64(prev.restorer).u64(prev.mask);
+        o.u64(prev.handler)
+            .u64(prev.flags)
+            .u64(prev.restorer)
+            .u64(prev.mask);
         o.write_to(old)?;
     }
     Ok(0)
@@ -108,13 +117,22 @@ pub(super) fn sys_rt_sigreturn(cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
             let mut s = cx.proc.signals.lock();
             s.mask = mask;
             if alt.flags & SS_DISABLE == 0 || s.altstack.flags & SS_DISABLE == 0 {
-                s.altstack = AltStack { sp: alt.sp, flags: alt.flags & SS_DISABLE, size: alt.size };
+                s.altstack = AltStack {
+                    sp: alt.sp,
+                    flags: alt.flags & SS_DISABLE,
+                    size: alt.size,
+                };
             }
             Ok(cx.ctx.rax as usize)
         }
         Err(_) => {
             // A corrupt frame: Linux kills with SIGSEGV.
-            cx.proc.signals.lock().force(SigInfo { signo: crate::linux::signal::SIGSEGV, code: 0x80, addr: 0, pid: 0 });
+            cx.proc.signals.lock().force(SigInfo {
+                signo: crate::linux::signal::SIGSEGV,
+                code: 0x80,
+                addr: 0,
+                pid: 0,
+            });
             Ok(cx.ctx.rax as usize)
         }
     }
@@ -148,7 +166,13 @@ pub(super) fn sys_sigaltstack(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         cx.proc.signals.lock().altstack = new;
     }
     if old != 0 {
-        let flags = if cur.flags & SS_DISABLE != 0 { SS_DISABLE } else if on { SS_ONSTACK } else { 0 };
+        let flags = if cur.flags & SS_DISABLE != 0 {
+            SS_DISABLE
+        } else if on {
+            SS_ONSTACK
+        } else {
+            0
+        };
         let mut o = Out::default();
         o.u64(cur.sp).u32(flags).u32(0).u64(cur.size);
         o.write_to(old)?;
@@ -161,7 +185,12 @@ fn send_self(cx: &SyscallCx<'_>, sig: u64, code: i32) -> SysResult {
         return Ok(0);
     }
     let sig = signum(sig)?;
-    cx.proc.signals.lock().post(SigInfo { signo: sig, code, addr: 0, pid: PID });
+    cx.proc.signals.lock().post(SigInfo {
+        signo: sig,
+        code,
+        addr: 0,
+        pid: PID,
+    });
     Ok(0)
 }
 

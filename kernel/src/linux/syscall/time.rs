@@ -16,7 +16,9 @@ pub(crate) fn read_timespec(addr: u64) -> Result<u64, Errno> {
     if sec < 0 || !(0..NS).contains(&nsec) {
         return Err(Errno::EINVAL);
     }
-    Ok((sec as u64).saturating_mul(NS as u64).saturating_add(nsec as u64))
+    Ok((sec as u64)
+        .saturating_mul(NS as u64)
+        .saturating_add(nsec as u64))
 }
 
 fn write_timespec(addr: u64, ns: i64) -> Result<(), Errno> {
@@ -102,7 +104,11 @@ pub(super) fn sys_clock_nanosleep(_cx: &mut SyscallCx<'_>, a: Args) -> SysResult
     }
     let now = clock::read(id).ok_or(Errno::EINVAL)?;
     let ns = read_timespec(a[2])?;
-    let rel = if a[1] & TIMER_ABSTIME != 0 { (ns as i64 - now).max(0) as u64 } else { ns };
+    let rel = if a[1] & TIMER_ABSTIME != 0 {
+        (ns as i64 - now).max(0) as u64
+    } else {
+        ns
+    };
     sleep_until(clock::monotonic_ns().saturating_add(rel));
     Ok(0)
 }

@@ -162,7 +162,9 @@ pub fn rdrand64() -> Option<u64> {
         let v: u64;
         let ok: u8;
         // SAFETY: RDRAND is present (checked above) and has no side effects.
-        unsafe { asm!("rdrand {}", "setc {}", out(reg) v, out(reg_byte) ok, options(nomem, nostack)) };
+        unsafe {
+            asm!("rdrand {}", "setc {}", out(reg) v, out(reg_byte) ok, options(nomem, nostack))
+        };
         if ok != 0 {
             return Some(v);
         }
@@ -179,7 +181,9 @@ pub fn rdseed64() -> Option<u64> {
         let v: u64;
         let ok: u8;
         // SAFETY: RDSEED is present (checked above) and has no side effects.
-        unsafe { asm!("rdseed {}", "setc {}", out(reg) v, out(reg_byte) ok, options(nomem, nostack)) };
+        unsafe {
+            asm!("rdseed {}", "setc {}", out(reg) v, out(reg_byte) ok, options(nomem, nostack))
+        };
         if ok != 0 {
             return Some(v);
         }
@@ -267,6 +271,12 @@ pub(crate) mod spin_cell {
     // SAFETY: the value is written once before `state` becomes 2 (Release)
     // and only read after observing 2 (Acquire).
     unsafe impl<T: Sync + Send> Sync for Once<T> {}
+
+    impl<T> Default for Once<T> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
 
     impl<T> Once<T> {
         pub const fn new() -> Self {

@@ -58,7 +58,9 @@ pub fn fpu_save(area: &mut FpuArea) {
         // Header must be clean for a standard-format XSAVE.
         area.0[512..576].fill(0);
         // SAFETY: `p` is 64-byte aligned and FPU_AREA_MAX >= xsave_size.
-        unsafe { asm!("xsave64 [{}]", in(reg) p, in("eax") mask as u32, in("edx") (mask >> 32) as u32, options(nostack)) };
+        unsafe {
+            asm!("xsave64 [{}]", in(reg) p, in("eax") mask as u32, in("edx") (mask >> 32) as u32, options(nostack))
+        };
     } else {
         // SAFETY: `p` is 16-byte aligned with 512 bytes available.
         unsafe { asm!("fxsave64 [{}]", in(reg) p, options(nostack)) };
@@ -90,7 +92,9 @@ pub fn fpu_restore(area: &FpuArea) -> Result<(), BadFpuState> {
             return Err(BadFpuState);
         }
         // SAFETY: aligned image whose header and MXCSR were validated above.
-        unsafe { asm!("xrstor64 [{}]", in(reg) p, in("eax") xcr0 as u32, in("edx") (xcr0 >> 32) as u32, options(nostack)) };
+        unsafe {
+            asm!("xrstor64 [{}]", in(reg) p, in("eax") xcr0 as u32, in("edx") (xcr0 >> 32) as u32, options(nostack))
+        };
     } else {
         // SAFETY: aligned image with a valid MXCSR.
         unsafe { asm!("fxrstor64 [{}]", in(reg) p, options(nostack)) };

@@ -101,7 +101,6 @@ hal_trap_common:
     kernel_rsp = const PERCPU_KERNEL_RSP,
 );
 
-
 /// Registers saved on a trap taken in kernel mode.
 #[repr(C)]
 #[derive(Debug)]
@@ -200,13 +199,33 @@ pub(crate) fn dispatch_irq(vector: u8) {
 /// Human name of an exception vector.
 pub fn exception_name(v: u64) -> &'static str {
     const NAMES: [&str; 22] = [
-        "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
-        "invalid opcode", "device not available", "double fault", "coprocessor overrun",
-        "invalid TSS", "segment not present", "stack fault", "general protection",
-        "page fault", "reserved", "x87 FP error", "alignment check", "machine check",
-        "SIMD FP error", "virtualization", "control protection",
+        "divide error",
+        "debug",
+        "NMI",
+        "breakpoint",
+        "overflow",
+        "bound range",
+        "invalid opcode",
+        "device not available",
+        "double fault",
+        "coprocessor overrun",
+        "invalid TSS",
+        "segment not present",
+        "stack fault",
+        "general protection",
+        "page fault",
+        "reserved",
+        "x87 FP error",
+        "alignment check",
+        "machine check",
+        "SIMD FP error",
+        "virtualization",
+        "control protection",
     ];
-    NAMES.get(v as usize).copied().unwrap_or("unknown exception")
+    NAMES
+        .get(v as usize)
+        .copied()
+        .unwrap_or("unknown exception")
 }
 
 extern "C" fn hal_kernel_trap(f: &mut KernelTrapFrame) {

@@ -105,10 +105,13 @@ impl<T: MmioWidth> Mmio<T> {
     /// The register at physical address `pa`; `pa` must be aligned to the
     /// register width (checked; a misaligned address yields `None`).
     pub fn at_phys(pa: u64) -> Option<Self> {
-        if pa % core::mem::size_of::<T>() as u64 != 0 {
+        if !pa.is_multiple_of(core::mem::size_of::<T>() as u64) {
             return None;
         }
-        Some(Self { addr: super::paging::phys_to_virt(pa), _t: core::marker::PhantomData })
+        Some(Self {
+            addr: super::paging::phys_to_virt(pa),
+            _t: core::marker::PhantomData,
+        })
     }
 
     /// Reads the register.

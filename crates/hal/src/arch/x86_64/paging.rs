@@ -106,7 +106,9 @@ pub struct PageTable {
 impl PageTable {
     /// An empty address space.
     pub fn new(fa: &mut dyn FrameAlloc) -> Option<Self> {
-        Some(Self { root: fa.alloc_zeroed()? })
+        Some(Self {
+            root: fa.alloc_zeroed()?,
+        })
     }
 
     /// Physical address of the PML4.
@@ -128,7 +130,12 @@ impl PageTable {
 
     /// Walks to the entry for `va` at `level` (0 = PTE, 1 = PDE), creating
     /// intermediate tables when `fa` is given.
-    fn walk(&self, va: u64, level: u32, mut fa: Option<&mut dyn FrameAlloc>) -> Result<&'static mut u64, MapError> {
+    fn walk(
+        &self,
+        va: u64,
+        level: u32,
+        mut fa: Option<&mut dyn FrameAlloc>,
+    ) -> Result<&'static mut u64, MapError> {
         let mut t = table(self.root);
         let mut l = 3;
         while l > level {
@@ -137,7 +144,14 @@ impl PageTable {
                 let fa = fa.as_deref_mut().ok_or(MapError::NoMemory)?;
                 let f = fa.alloc_zeroed().ok_or(MapError::NoMemory)?;
                 // Intermediate entries are permissive; the leaf decides.
-                *e = f | PteFlags::PRESENT.0 | PteFlags::WRITABLE.0 | if va < super::user::USER_END { PteFlags::USER.0 } else { 0 };
+                *e = f
+                    | PteFlags::PRESENT.0
+                    | PteFlags::WRITABLE.0
+                    | if va < super::user::USER_END {
+                        PteFlags::USER.0
+                    } else {
+                        0
+                    };
             } else if *e & PteFlags::HUGE.0 != 0 {
                 return Err(MapError::AlreadyMapped);
             }
@@ -149,21 +163,38 @@ impl PageTable {
 
     /// Maps the 4 KiB page at `va` to frame `pa`. Flags without
     /// [`PteFlags::PRESENT`] map it inaccessible (see [`PageTable::protect`]).
-    pub fn map(&mut self, va: u64, pa: u64, flags: PteFlags, fa: &mut dyn FrameAlloc) -> Result<(), MapError> {
-        if va % PAGE_SIZE != 0 || pa % PAGE_SIZE != 0 {
+    pub fn map(
+        &mut self,
+        va: u64,
+        pa: u64,
+        flags: PteFlags,
+        fa: &mut dyn FrameAlloc,
+    ) -> Result<(), MapError> {
+        if !va.is_multiple_of(PAGE_SIZE) || !pa.is_multiple_of(PAGE_SIZE) {
             return Err(MapError::Misaligned);
         }
         let e = self.walk(va, 0, Some(fa))?;
         if *e & (PteFlags::PRESENT.0 | PteFlags::INACCESSIBLE.0) != 0 {
             return Err(MapError::AlreadyMapped);
         }
-        *e = pa | if flags.contains(PteFlags::PRESENT) { flags.0 } else { PteFlags::INACCESSIBLE.0 };
+        *e = pa
+            | if flags.contains(PteFlags::PRESENT) {
+                flags.0
+            } else {
+                PteFlags::INACCESSIBLE.0
+            };
         Ok(())
     }
 
     /// Maps the 2 MiB page at `va` to `pa`.
-    pub fn map_large(&mut self, va: u64, pa: u64, flags: PteFlags, fa: &mut dyn FrameAlloc) -> Result<(), MapError> {
-        if va % LARGE_PAGE_SIZE != 0 || pa % LARGE_PAGE_SIZE != 0 {
+    pub fn map_large(
+        &mut self,
+        va: u64,
+        pa: u64,
+        flags: PteFlags,
+        fa: &mut dyn FrameAlloc,
+    ) -> Result<(), MapError> {
+        if !va.is_multiple_of(LARGE_PAGE_SIZE) || !pa.is_multiple_of(LARGE_PAGE_SIZE) {
             return Err(MapError::Misaligned);
         }
         let e = self.walk(va, 1, Some(fa))?;
@@ -192,11 +223,17 @@ impl PageTable {
     /// Flags without [`PteFlags::PRESENT`] make the page inaccessible while
     /// keeping its frame (PROT_NONE).
     pub fn protect(&mut self, va: u64, flags: PteFlags) -> bool {
-        let Ok(e) = self.walk(va, 0, None) else { return false };
+        let Ok(e) = self.walk(va, 0, None) else {
+            return false;
+        };
         if *e & (PteFlags::PRESENT.0 | PteFlags::INACCESSIBLE.0) == 0 {
             return false;
         }
-        let keep = if flags.contains(PteFlags::PRESENT) { flags.0 } else { PteFlags::INACCESSIBLE.0 };
+        let keep = if flags.contains(PteFlags::PRESENT) {
+            flags.0
+        } else {
+            PteFlags::INACCESSIBLE.0
+        };
         *e = (*e & ADDR_MASK) | keep;
         if self.is_active() {
             invlpg(va);
@@ -266,6 +303,8 @@ impl PageTable {
 impl PageTable {
     /// The address space this CPU runs in now (for inspection only).
     pub fn current() -> Self {
-        Self { root: super::cpu::read_cr3() & ADDR_MASK }
+        Self {
+            root: super::cpu::read_cr3() & ADDR_MASK,
+        }
     }
 }

@@ -16,20 +16,28 @@ pub fn zero_frame(pa: u64) {
 pub fn write_phys(pa: u64, data: &[u8]) {
     // SAFETY: the caller owns `pa..pa+len`; it is mapped in the direct map
     // and cannot overlap `data` (a kernel heap or image buffer).
-    unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), phys_to_virt(pa) as *mut u8, data.len()) };
+    unsafe {
+        core::ptr::copy_nonoverlapping(data.as_ptr(), phys_to_virt(pa) as *mut u8, data.len())
+    };
 }
 
 /// Copies from physical address `pa` into `out`.
 pub fn read_phys(pa: u64, out: &mut [u8]) {
     // SAFETY: as for write_phys.
-    unsafe { core::ptr::copy_nonoverlapping(phys_to_virt(pa) as *const u8, out.as_mut_ptr(), out.len()) };
+    unsafe {
+        core::ptr::copy_nonoverlapping(phys_to_virt(pa) as *const u8, out.as_mut_ptr(), out.len())
+    };
 }
 
 /// Copies one whole frame to another.
 pub fn copy_frame(dst: u64, src: u64) {
     // SAFETY: the caller owns both distinct frames.
     unsafe {
-        core::ptr::copy_nonoverlapping(phys_to_virt(src) as *const u8, phys_to_virt(dst) as *mut u8, 4096)
+        core::ptr::copy_nonoverlapping(
+            phys_to_virt(src) as *const u8,
+            phys_to_virt(dst) as *mut u8,
+            4096,
+        )
     };
 }
 

@@ -10,7 +10,9 @@
 
 use core::arch::global_asm;
 
-use super::cpu::{self, MSR_EFER, MSR_FS_BASE, MSR_KERNEL_GS_BASE, MSR_LSTAR, MSR_SFMASK, MSR_STAR};
+use super::cpu::{
+    self, MSR_EFER, MSR_FS_BASE, MSR_KERNEL_GS_BASE, MSR_LSTAR, MSR_SFMASK, MSR_STAR,
+};
 use super::gdt::{self, USER_CS, USER_SS};
 use super::percpu::{PERCPU_CTX_TOP, PERCPU_KERNEL_RSP, PERCPU_USER_RSP};
 
@@ -54,7 +56,7 @@ pub struct UserContext {
 }
 
 const _: () = assert!(core::mem::offset_of!(UserContext, fs_base) == TRAP_END);
-const _: () = assert!(TRAP_END % 16 == 0);
+const _: () = assert!(TRAP_END.is_multiple_of(16));
 
 /// Why [`UserContext::run`] returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,15 +174,19 @@ extern "C" {
 
 pub(crate) fn init_syscall_msrs() {
     cpu::wrmsr(MSR_EFER, cpu::rdmsr(MSR_EFER) | 1); // SCE
-    // SYSCALL: CS = 0x08, SS = 0x10. SYSRET base 0x10 (CS 0x20|3, SS 0x18|3).
+                                                    // SYSCALL: CS = 0x08, SS = 0x10. SYSRET base 0x10 (CS 0x20|3, SS 0x18|3).
     cpu::wrmsr(MSR_STAR, (0x10u64 << 48) | (0x08u64 << 32));
     cpu::wrmsr(MSR_LSTAR, hal_syscall_entry as *const () as u64);
     // Clear TF, IF, DF, AC (and NT) on entry.
-    cpu::wrmsr(MSR_SFMASK, (1 << 8) | (1 << 9) | (1 << 10) | (1 << 18) | (1 << 14));
+    cpu::wrmsr(
+        MSR_SFMASK,
+        (1 << 8) | (1 << 9) | (1 << 10) | (1 << 18) | (1 << 14),
+    );
 }
 
 /// RFLAGS bits a program may control: CF PF AF ZF SF TF DF OF AC ID.
-const USER_RFLAGS: u64 = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | (1 << 18) | (1 << 21);
+const USER_RFLAGS: u64 =
+    0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | (1 << 18) | (1 << 21);
 
 fn canonical_user(addr: u64) -> bool {
     addr < USER_END
@@ -204,13 +210,24 @@ impl UserContext {
         // iretq to a non-canonical RIP or RSP would fault in kernel mode;
         // Linux delivers SIGSEGV for that, so report it as a #GP.
         if !canonical_user(self.rip) || !canonical_user(self.rsp) {
-            return Trap::Exception { vector: 13, error_code: 0 };
+            return Trap::Exception {
+                vector: 13,
+                error_code: 0,
+            };
         }
         self.cs = u64::from(USER_CS);
         self.ss = u64::from(USER_SS);
         self.rflags = (self.rflags & USER_RFLAGS) | 0x202;
-        let fs = if canonical_user(self.fs_base) { self.fs_base } else { 0 };
-        let gs = if canonical_user(self.gs_base) { self.gs_base } else { 0 };
+        let fs = if canonical_user(self.fs_base) {
+            self.fs_base
+        } else {
+            0
+        };
+        let gs = if canonical_user(self.gs_base) {
+            self.gs_base
+        } else {
+            0
+        };
         cpu::wrmsr(MSR_FS_BASE, fs);
         cpu::wrmsr(MSR_KERNEL_GS_BASE, gs);
         let ctx: *mut UserContext = self;
@@ -241,7 +258,10 @@ impl UserContext {
 
     /// Syscall number and arguments (Linux x86-64 convention).
     pub fn syscall_args(&self) -> (u64, [u64; 6]) {
-        (self.rax, [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9])
+        (
+            self.rax,
+            [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9],
+        )
     }
 
     /// Sets the syscall return value.

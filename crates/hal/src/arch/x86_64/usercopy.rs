@@ -116,7 +116,11 @@ pub fn copy_from_user(dst: &mut [u8], src: u64) -> Result<(), UserFault> {
     // SAFETY: `dst` is a valid kernel buffer; `src..src+len` is below
     // USER_END, and faults on it are caught by the fixup.
     let left = unsafe { hal_copy_user(dst.as_mut_ptr(), src as *const u8, dst.len()) };
-    if left == 0 { Ok(()) } else { Err(UserFault) }
+    if left == 0 {
+        Ok(())
+    } else {
+        Err(UserFault)
+    }
 }
 
 /// Copies `src` to user address `dst`.
@@ -129,7 +133,11 @@ pub fn copy_to_user(dst: u64, src: &[u8]) -> Result<(), UserFault> {
     // SAFETY: `src` is a valid kernel buffer; `dst..dst+len` is below
     // USER_END, and faults on it are caught by the fixup.
     let left = unsafe { hal_copy_user(dst as *mut u8, src.as_ptr(), src.len()) };
-    if left == 0 { Ok(()) } else { Err(UserFault) }
+    if left == 0 {
+        Ok(())
+    } else {
+        Err(UserFault)
+    }
 }
 
 /// Zeroes `len` bytes at user address `dst`.
@@ -141,5 +149,9 @@ pub fn clear_user(dst: u64, len: usize) -> Result<(), UserFault> {
     let _g = SmapGuard::open();
     // SAFETY: `dst..dst+len` is below USER_END; faults are caught by the fixup.
     let left = unsafe { hal_clear_user(dst as *mut u8, len) };
-    if left == 0 { Ok(()) } else { Err(UserFault) }
+    if left == 0 {
+        Ok(())
+    } else {
+        Err(UserFault)
+    }
 }
