@@ -1,14 +1,13 @@
 //! The kernel's random number generator (getrandom, AT_RANDOM, /dev/urandom).
 //!
-//! A ChaCha20 CSPRNG (`rand_chacha`). Its 256-bit seed mixes, by XOR:
+//! A ChaCha20 CSPRNG (`oxv_rng`, RFC 8439 block function, fast key erasure). Its 256-bit seed mixes, by XOR:
 //! RDSEED output (or RDRAND where RDSEED is missing), 32 bytes of host
 //! entropy passed in the launch record (from the host's getrandom), and the
 //! TSC at boot. Either hardware or host entropy alone is enough for a
 //! seed an attacker cannot predict; the TSC only adds jitter.
 
 use oxv_hal::sync::SpinLock;
-use rand_chacha::ChaCha20Rng;
-use rand_core::{RngCore, SeedableRng};
+use oxv_rng::ChaCha20Rng;
 
 static RNG: SpinLock<Option<ChaCha20Rng>> = SpinLock::new(None);
 
@@ -46,6 +45,10 @@ pub(crate) fn init(host_entropy: &[u8; 32]) -> SeedSources {
 /// Fills `buf` with random bytes.
 pub(crate) fn fill(buf: &mut [u8]) {
     let mut g = RNG.lock();
-    let rng = g.get_or_insert_with(|| ChaCha20Rng::seed_from_u64(oxv_hal::rdtsc()));
+    let rng = g.get_or_insert_with(|| {
+        let mut seed = [0u8; 32];
+        seed[..8].copy_from_slice(&oxv_hal::rdtsc().to_le_bytes());
+        ChaCha20Rng::from_seed(seed)
+    });
     rng.fill_bytes(buf);
 }
