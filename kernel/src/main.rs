@@ -14,22 +14,24 @@ mod drivers;
 mod linux;
 mod log;
 mod mm;
+mod power;
 mod random;
 mod sched;
+mod smp;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use oxv_abi::bootchart::BootChart;
 use oxv_abi::console::GuestChannel;
 use oxv_abi::exit::{ExitKind, ExitRecord, DEBUG_EXIT_OK, DEBUG_EXIT_PANIC, DEBUG_EXIT_PORT};
-use oxv_abi::launch::{LaunchRecord, FLAG_BOOTCHART, FLAG_STDERR_TTY, FLAG_STDIN_TTY, FLAG_STDOUT_TTY, FLAG_VERBOSE};
+use oxv_abi::launch::{
+    LaunchRecord, FLAG_BOOTCHART, FLAG_STDERR_TTY, FLAG_STDIN_TTY, FLAG_STDOUT_TTY, FLAG_VERBOSE,
+};
 use oxv_hal::boot_info::BootInfo;
 use oxv_hal::heap::KernelHeap;
 
 use drivers::console;
 use linux::process::{Process, TtyInfo};
-use linux::run::Ending;
 
 oxv_hal::entry!(kmain);
 
@@ -46,6 +48,7 @@ fn on_interrupt(vector: u8) {
     if vector != oxv_hal::irq::SPURIOUS_VECTOR {
         oxv_hal::irq::eoi();
     }
+    sched::clock::on_interrupt();
 }
 
 fn power_off(code: u8) -> ! {
@@ -63,22 +66,38 @@ fn finish(rec: ExitRecord) -> ! {
 /// Refuses to run: the reason is the last log line the host shows.
 fn fail(kind: ExitKind, args: core::fmt::Arguments<'_>) -> ! {
     log::emit(args);
-    finish(ExitRecord { kind, code: 0, signal: 0, fault_addr: 0, rip: 0 })
+    finish(ExitRecord {
+        kind,
+        code: 0,
+        signal: 0,
+        fault_addr: 0,
+        rip: 0,
+    })
 }
 
 fn kmain(info: BootInfo) -> ! {
     drivers::serial::init();
     if !info.valid {
-        fail(ExitKind::Panic, format_args!("boot: no valid hvm_start_info (is this a PVH loader?)"));
+        fail(
+            ExitKind::Panic,
+            format_args!("boot: no valid hvm_start_info (is this a PVH loader?)"),
+        );
     }
     let (free, total) = match mm::frames::init(&info) {
         Ok(c) => c,
-        Err(e) => fail(ExitKind::Panic, format_args!("boot: cannot set up memory: {e:?}")),
+        Err(e) => fail(
+            ExitKind::Panic,
+            format_args!("boot: cannot set up memory: {e:?}"),
+        ),
     };
     if let Err(e) = mm::kernel_space::init(&info) {
-        fail(ExitKind::Panic, format_args!("boot: cannot build kernel page tables: {e:?}"));
+        fail(
+            ExitKind::Panic,
+            format_args!("boot: cannot build kernel page tables: {e:?}"),
+        );
     }
     HEAP.init(&HEAP_PAGES);
+    sched::init_boot_cpu(0);
     let memory_ready = oxv_hal::rdtsc();
     oxv_hal::set_user_fault_hook(linux::process::user_fault_hook);
     oxv_hal::set_irq_hook(on_interrupt);
@@ -88,16 +107,30 @@ fn kmain(info: BootInfo) -> ! {
     console::send(GuestChannel::StdinReady, &[]);
 
     let Some(module) = info.modules().first() else {
-        fail(ExitKind::LoadFailed, format_args!("no launch record: start oxv through `oxv run`"));
+        fail(
+            ExitKind::LoadFailed,
+            format_args!("no launch record: start oxv through `oxv run`"),
+        );
     };
     let rec = match LaunchRecord::decode(module.bytes()) {
         Ok(r) => r,
-        Err(e) => fail(ExitKind::LoadFailed, format_args!("bad launch record: {e:?}")),
+        Err(e) => fail(
+            ExitKind::LoadFailed,
+            format_args!("bad launch record: {e:?}"),
+        ),
     };
     log::set_verbose(rec.has(FLAG_VERBOSE));
-    klog!("oxv: {} KiB RAM, {} KiB free after boot", total * 4, free * 4);
+    klog!(
+        "oxv: {} KiB RAM, {} KiB free after boot",
+        total * 4,
+        free * 4
+    );
     let seed = random::init(&rec.entropy);
-    klog!("random: seeded from host entropy, rdseed={} rdrand={}, tsc", seed.rdseed, seed.rdrand);
+    klog!(
+        "random: seeded from host entropy, rdseed={} rdrand={}, tsc",
+        seed.rdseed,
+        seed.rdrand
+    );
     sched::clock::init(info.entry_tsc, rec.wall_clock_ns);
 
     let argv: Vec<&[u8]> = rec.argv().collect();
@@ -108,7 +141,11 @@ fn kmain(info: BootInfo) -> ! {
         Err(e) => fail(ExitKind::LoadFailed, format_args!("{e}")),
     };
     let tty = TtyInfo {
-        is_tty: [rec.has(FLAG_STDIN_TTY), rec.has(FLAG_STDOUT_TTY), rec.has(FLAG_STDERR_TTY)],
+        is_tty: [
+            rec.has(FLAG_STDIN_TTY),
+            rec.has(FLAG_STDOUT_TTY),
+            rec.has(FLAG_STDERR_TTY),
+        ],
         rows: rec.winsize.0,
         cols: rec.winsize.1,
     };
@@ -117,31 +154,26 @@ fn kmain(info: BootInfo) -> ! {
     proc.aspace.lock().activate();
     let stack_at = linux::exec::STACK_TOP - loaded.stack_image.len() as u64;
     if linux::uaccess::write_bytes(stack_at, &loaded.stack_image).is_err() {
-        fail(ExitKind::LoadFailed, format_args!("out of memory for the program's stack"));
+        fail(
+            ExitKind::LoadFailed,
+            format_args!("out of memory for the program's stack"),
+        );
     }
-    klog!("exec: entry {:#x}, stack {:#x}", loaded.ctx.rip, loaded.ctx.rsp);
-    let program_start = oxv_hal::rdtsc();
-    let ending = linux::run::run(proc.clone(), loaded.ctx);
-    let program_exit = oxv_hal::rdtsc();
-
-    if rec.has(FLAG_BOOTCHART) {
-        let chart = BootChart {
-            tsc_hz: oxv_hal::tsc_hz(),
-            kernel_entry: info.entry_tsc,
-            memory_ready,
-            program_start,
-            program_exit,
-        };
-        console::send(GuestChannel::BootChart, &chart.encode());
+    klog!(
+        "exec: entry {:#x}, stack {:#x}",
+        loaded.ctx.rip,
+        loaded.ctx.rsp
+    );
+    power::record_boot(info.entry_tsc, memory_ready, rec.has(FLAG_BOOTCHART));
+    let tid = proc.alloc_tid();
+    let main_thread = Arc::new(linux::process::LinuxThread::new(tid, 0));
+    power::record_program_start();
+    if linux::run::spawn_thread(&proc, main_thread, loaded.ctx, Default::default()).is_err() {
+        fail(ExitKind::LoadFailed, format_args!("out of memory for the program's first thread"));
     }
-    proc.aspace.lock().clear();
-    let rec = match ending {
-        Ending::Exited(code) => ExitRecord { kind: ExitKind::Exited, code, signal: 0, fault_addr: 0, rip: 0 },
-        Ending::Killed { sig, fault_addr, rip } => {
-            ExitRecord { kind: ExitKind::Signaled, code: 0, signal: sig, fault_addr, rip }
-        }
-    };
-    finish(rec)
+    drop(proc);
+    // The boot context becomes this CPU's idle thread.
+    sched::idle_loop()
 }
 
 #[panic_handler]
@@ -156,7 +188,13 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         log::emit_panic(format_args!("  #{n} {addr:#x}"));
         n += 1;
     });
-    let rec = ExitRecord { kind: ExitKind::Panic, code: 0, signal: 0, fault_addr: 0, rip: 0 };
+    let rec = ExitRecord {
+        kind: ExitKind::Panic,
+        code: 0,
+        signal: 0,
+        fault_addr: 0,
+        rip: 0,
+    };
     console::send_unlocked(GuestChannel::Exit, &rec.encode());
     power_off(DEBUG_EXIT_PANIC)
 }

@@ -22,10 +22,11 @@ pub mod time;
 pub mod irq {
     //! Interrupt routing, acknowledgement, timer and idle wait.
     pub use crate::arch::apic::{
-        arm_timer, eoi, init, route_irq, wait_for_interrupt, IOAPIC_PHYS, SPURIOUS_VECTOR,
+        arm_timer, eoi, init, route_irq, send_ipi, wait_for_interrupt, IOAPIC_PHYS, SPURIOUS_VECTOR,
         TIMER_VECTOR,
     };
 }
+pub use arch::context::{prepare_stack, switch as switch_context, SavedContext, ThreadEntry};
 pub use arch::cpu::{
     cpuid, features, halt, rdrand64, rdseed64, rdtsc, read_cr2, spin_hint, CpuidResult, Features,
 };
@@ -43,7 +44,7 @@ pub use arch::phys::{
 };
 pub use arch::stack::{boot_stack_guard, BOOT_STACK_LEN};
 pub use arch::user::{Trap, UserContext, USER_END};
-pub use arch::usercopy::{clear_user, copy_from_user, copy_to_user, UserFault};
+pub use arch::usercopy::{clear_user, cmpxchg_user_u32, copy_from_user, copy_to_user, UserFault};
 pub use time::{lapic_phys, tsc_hz};
 
 /// Declares the kernel's entry point: `fn(BootInfo) -> !`.

@@ -1,14 +1,18 @@
-//! The one process oxv runs: its address space, file descriptors, limits,
-//! signal dispositions and identity.
+//! The one process oxv runs and its threads: the address space, file
+//! descriptors, limits, signal dispositions and identity are shared; each
+//! thread has its own id, signal mask, pending set and alternate stack.
 
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use oxv_hal::sync::SpinLock;
 
 use super::fd::FdTable;
-use super::signal::SignalState;
+use super::signal::{ProcessSignals, ThreadSignals};
 use crate::mm::user_space::{Access, AddressSpace};
+use crate::sched;
 
 /// The process ID the program sees (it is the only process).
 pub(crate) const PID: u32 = 1;
@@ -26,30 +30,15 @@ pub(crate) struct Rlimit {
 }
 
 fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
-    let inf = Rlimit {
-        cur: RLIM_INFINITY,
-        max: RLIM_INFINITY,
-    };
+    let inf = Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY };
     let mut r = [inf; RLIM_NLIMITS];
-    r[3] = Rlimit {
-        cur: 8 << 20,
-        max: RLIM_INFINITY,
-    }; // STACK
-    r[4] = Rlimit {
-        cur: 0,
-        max: RLIM_INFINITY,
-    }; // CORE
-    r[7] = Rlimit {
-        cur: 1024,
-        max: 4096,
-    }; // NOFILE
-    r[8] = Rlimit {
-        cur: 8 << 20,
-        max: 8 << 20,
-    }; // MEMLOCK
-    r[6] = Rlimit { cur: 1, max: 1 }; // NPROC: one process
-    r[14] = Rlimit { cur: 0, max: 0 }; // RTPRIO
+    r[3] = Rlimit { cur: 8 << 20, max: RLIM_INFINITY }; // STACK
+    r[4] = Rlimit { cur: 0, max: RLIM_INFINITY }; // CORE
+    r[6] = Rlimit { cur: 4096, max: 4096 }; // NPROC: threads count here
+    r[7] = Rlimit { cur: 1024, max: 4096 }; // NOFILE
+    r[8] = Rlimit { cur: 8 << 20, max: 8 << 20 }; // MEMLOCK
     r[13] = Rlimit { cur: 0, max: 0 }; // NICE
+    r[14] = Rlimit { cur: 0, max: 0 }; // RTPRIO
     r
 }
 
@@ -61,12 +50,45 @@ pub(crate) struct TtyInfo {
     pub(crate) cols: u16,
 }
 
+/// One thread of the program.
+pub(crate) struct LinuxThread {
+    pub(crate) tid: u32,
+    /// The kernel thread running it (set right after it is spawned).
+    pub(crate) sched: SpinLock<Option<Arc<sched::Thread>>>,
+    pub(crate) sig: SpinLock<ThreadSignals>,
+    pub(crate) clear_child_tid: AtomicU64,
+    pub(crate) robust_list: SpinLock<(u64, u64)>,
+    pub(crate) nice: AtomicU32,
+}
+
+impl LinuxThread {
+    pub(crate) fn new(tid: u32, mask: u64) -> Self {
+        Self {
+            tid,
+            sched: SpinLock::new(None),
+            sig: SpinLock::new(ThreadSignals::with_mask(mask)),
+            clear_child_tid: AtomicU64::new(0),
+            robust_list: SpinLock::new((0, 0)),
+            nice: AtomicU32::new(0),
+        }
+    }
+
+    /// Interrupts a blocking wait of this thread (a signal arrived).
+    pub(crate) fn kick(&self) {
+        if let Some(t) = self.sched.lock().clone() {
+            t.wake_any();
+        }
+    }
+}
+
 /// Process-wide state.
 pub(crate) struct Process {
     pub(crate) aspace: SpinLock<AddressSpace>,
     pub(crate) fds: SpinLock<FdTable>,
     pub(crate) rlimits: SpinLock<[Rlimit; RLIM_NLIMITS]>,
-    pub(crate) signals: SpinLock<SignalState>,
+    pub(crate) signals: SpinLock<ProcessSignals>,
+    pub(crate) threads: SpinLock<BTreeMap<u32, Arc<LinuxThread>>>,
+    next_tid: AtomicU32,
     /// The program's path in the guest (/proc/self/exe, AT_EXECFN).
     pub(crate) exe: Vec<u8>,
     pub(crate) tty: TtyInfo,
@@ -79,11 +101,26 @@ impl Process {
             aspace: SpinLock::new(aspace),
             fds: SpinLock::new(FdTable::with_stdio()),
             rlimits: SpinLock::new(default_rlimits()),
-            signals: SpinLock::new(SignalState::default()),
+            signals: SpinLock::new(ProcessSignals::default()),
+            threads: SpinLock::new(BTreeMap::new()),
+            next_tid: AtomicU32::new(PID),
             exe,
             tty,
             umask: SpinLock::new(0o022),
         }
+    }
+
+    /// Allocates a thread id (the first is the PID).
+    pub(crate) fn alloc_tid(&self) -> u32 {
+        self.next_tid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn thread(&self, tid: u32) -> Option<Arc<LinuxThread>> {
+        self.threads.lock().get(&tid).cloned()
+    }
+
+    pub(crate) fn thread_count(&self) -> usize {
+        self.threads.lock().len()
     }
 }
 
@@ -102,9 +139,6 @@ pub(crate) fn current() -> Option<Arc<Process>> {
 /// Page faults the kernel takes while copying to or from the program.
 pub(crate) fn user_fault_hook(addr: u64, write: bool) -> bool {
     let Some(p) = current() else { return false };
-    let r = p
-        .aspace
-        .lock()
-        .handle_fault(addr, Access { write, exec: false });
+    let r = p.aspace.lock().handle_fault(addr, Access { write, exec: false });
     r.is_ok()
 }

@@ -1,17 +1,20 @@
-//! Running the program: start it, then loop over traps until it exits.
+//! Running the program's threads: each thread loops over traps until it
+//! exits; the process ends when its last thread exits, on exit_group, or
+//! on a fatal signal.
 //!
 //! Each return to user mode first delivers a pending signal, if any.
 //! Page faults are resolved through the address space (demand paging) or
-//! become SIGSEGV; other CPU exceptions become their Linux signals.
+//! become SIGSEGV; other CPU exceptions become their Linux signals; timer
+//! interrupts are preemption points.
 
 use alloc::sync::Arc;
 
 use oxv_hal::{Trap, UserContext};
 
 use super::errno::Errno;
-use super::process::Process;
+use super::process::{LinuxThread, Process};
 use super::signal::{self, Disposition, SigInfo, SEGV_ACCERR, SEGV_MAPERR, SIGSEGV};
-use super::syscall::{self, Exit, SyscallCx, ThreadState};
+use super::syscall::{self, Exit, SyscallCx};
 use crate::mm::user_space::{Access, FaultError};
 
 /// How the program ended.
@@ -21,31 +24,15 @@ pub(crate) enum Ending {
     Killed { sig: u32, fault_addr: u64, rip: u64 },
 }
 
-fn deliver(proc: &Process, ctx: &mut UserContext) -> Option<Ending> {
-    let mut s = proc.signals.lock();
-    match s.next() {
+fn deliver(proc: &Process, t: &LinuxThread, ctx: &mut UserContext) -> Option<Ending> {
+    match signal::next(proc, t) {
         Disposition::None => None,
         Disposition::Kill(info) => Some(killed(info, ctx)),
-        Disposition::Handle(sig, act, info) => {
-            let old_mask = s.mask;
-            let alt = s.altstack;
-            let mut block = act.mask;
-            if act.flags & signal::SA_NODEFER == 0 {
-                block |= signal::bit(sig);
-            }
-            s.mask |= block & !signal::UNBLOCKABLE;
-            drop(s);
+        Disposition::Handle(sig, act, info, old_mask) => {
+            let alt = t.sig.lock().altstack;
             if signal::setup_frame(ctx, sig, &act, &info, old_mask, &alt).is_err() {
                 // No usable stack for the handler: Linux kills with SIGSEGV.
-                return Some(killed(
-                    SigInfo {
-                        signo: SIGSEGV,
-                        code: 0x80,
-                        addr: ctx.rsp,
-                        pid: 0,
-                    },
-                    ctx,
-                ));
+                return Some(killed(SigInfo { signo: SIGSEGV, code: 0x80, addr: ctx.rsp, pid: 0 }, ctx));
             }
             None
         }
@@ -53,11 +40,7 @@ fn deliver(proc: &Process, ctx: &mut UserContext) -> Option<Ending> {
 }
 
 fn killed(info: SigInfo, ctx: &UserContext) -> Ending {
-    Ending::Killed {
-        sig: info.signo,
-        fault_addr: info.addr,
-        rip: ctx.rip,
-    }
+    Ending::Killed { sig: info.signo, fault_addr: info.addr, rip: ctx.rip }
 }
 
 fn errno_return(r: Result<usize, Errno>) -> u64 {
@@ -67,67 +50,62 @@ fn errno_return(r: Result<usize, Errno>) -> u64 {
     }
 }
 
-/// Runs the program to its end.
-pub(crate) fn run(proc: Arc<Process>, mut ctx: UserContext) -> Ending {
-    let mut thread = ThreadState {
-        tid: super::process::PID,
-        ..ThreadState::default()
-    };
+/// Runs one thread of the program until it exits. Never returns: the
+/// thread ends (`exit`) or the whole program does.
+pub(crate) fn thread_main(proc: Arc<Process>, me: Arc<LinuxThread>, mut ctx: UserContext) -> ! {
     loop {
-        if let Some(end) = deliver(&proc, &mut ctx) {
-            return end;
+        if let Some(end) = deliver(&proc, &me, &mut ctx) {
+            crate::power::finish(end);
         }
+        crate::sched::arm_slice_timer();
         match ctx.run() {
             Trap::Syscall => {
                 let (nr, args) = ctx.syscall_args();
-                let mut cx = SyscallCx {
-                    proc: &proc,
-                    ctx: &mut ctx,
-                    thread: &mut thread,
-                    exit: None,
-                };
+                let mut cx = SyscallCx { proc: &proc, thread: &me, ctx: &mut ctx, exit: None };
                 let r = syscall::dispatch(&mut cx, nr, args);
                 match cx.exit {
-                    Some(Exit::Code(c)) => return Ending::Exited(c),
-                    Some(Exit::Signal(info)) => return killed(info, &ctx),
+                    Some(Exit::Group(c)) => crate::power::finish(Ending::Exited(c)),
+                    Some(Exit::Thread(c)) => super::syscall::thread_exit(&proc, &me, c),
+                    Some(Exit::Signal(info)) => crate::power::finish(killed(info, &ctx)),
                     None => ctx.set_syscall_return(errno_return(r)),
                 }
             }
-            Trap::PageFault {
-                addr, write, fetch, ..
-            } => {
-                let r = proc
-                    .aspace
-                    .lock()
-                    .handle_fault(addr, Access { write, exec: fetch });
-                match r {
-                    Ok(()) => {}
-                    Err(e) => {
-                        let code = if e == FaultError::Forbidden {
-                            SEGV_ACCERR
-                        } else {
-                            SEGV_MAPERR
-                        };
-                        proc.signals.lock().force(SigInfo {
-                            signo: SIGSEGV,
-                            code,
-                            addr,
-                            pid: 0,
-                        });
-                    }
+            Trap::PageFault { addr, write, fetch, .. } => {
+                let r = proc.aspace.lock().handle_fault(addr, Access { write, exec: fetch });
+                if let Err(e) = r {
+                    let code = if e == FaultError::Forbidden { SEGV_ACCERR } else { SEGV_MAPERR };
+                    signal::force(&proc, &me, SigInfo { signo: SIGSEGV, code, addr, pid: 0 });
                 }
             }
             Trap::Exception { vector, .. } => {
                 let (signo, code) = signal::for_exception(vector);
                 let addr = if signo == SIGSEGV { 0 } else { ctx.rip };
-                proc.signals.lock().force(SigInfo {
-                    signo,
-                    code,
-                    addr,
-                    pid: 0,
-                });
+                signal::force(&proc, &me, SigInfo { signo, code, addr, pid: 0 });
             }
-            Trap::Interrupt(_) => {}
+            Trap::Interrupt(_) => crate::sched::preempt_point(),
+        }
+    }
+}
+
+/// Starts thread `me` of `proc` with registers `ctx` and FPU state `fpu`
+/// on a new kernel thread.
+pub(crate) fn spawn_thread(
+    proc: &Arc<Process>,
+    me: Arc<LinuxThread>,
+    ctx: UserContext,
+    fpu: alloc::boxed::Box<oxv_hal::FpuArea>,
+) -> Result<(), Errno> {
+    let (p, m) = (proc.clone(), me.clone());
+    proc.threads.lock().insert(me.tid, me.clone());
+    let affinity = crate::sched::online_mask();
+    match crate::sched::spawn(alloc::boxed::Box::new(move || thread_main(p, m, ctx)), Some(fpu), affinity) {
+        Some(t) => {
+            *me.sched.lock() = Some(t);
+            Ok(())
+        }
+        None => {
+            proc.threads.lock().remove(&me.tid);
+            Err(Errno::EAGAIN)
         }
     }
 }

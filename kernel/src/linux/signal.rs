@@ -5,6 +5,8 @@
 
 use oxv_hal::{FpuArea, UserContext};
 
+use super::process::{LinuxThread, Process};
+
 use super::errno::Errno;
 use super::uaccess::{read_bytes, Out};
 
@@ -139,25 +141,34 @@ impl AltStack {
     }
 }
 
-/// Dispositions, mask and pending signals (one thread for now).
+/// Process-wide signal state: dispositions and process-directed pending
+/// signals (kill).
 #[derive(Debug, Clone)]
-pub(crate) struct SignalState {
+pub(crate) struct ProcessSignals {
     pub(crate) actions: [SigAction; NSIG as usize],
+    pub(crate) pending: u64,
+    pub(crate) info: [SigInfo; NSIG as usize],
+}
+
+impl Default for ProcessSignals {
+    fn default() -> Self {
+        Self { actions: [SigAction::default(); NSIG as usize], pending: 0, info: [SigInfo::default(); NSIG as usize] }
+    }
+}
+
+/// Per-thread signal state: mask, thread-directed pending signals (tgkill,
+/// faults), alternate stack.
+#[derive(Debug, Clone)]
+pub(crate) struct ThreadSignals {
     pub(crate) mask: u64,
     pub(crate) pending: u64,
     pub(crate) info: [SigInfo; NSIG as usize],
     pub(crate) altstack: AltStack,
 }
 
-impl Default for SignalState {
-    fn default() -> Self {
-        Self {
-            actions: [SigAction::default(); NSIG as usize],
-            mask: 0,
-            pending: 0,
-            info: [SigInfo::default(); NSIG as usize],
-            altstack: AltStack::default(),
-        }
+impl ThreadSignals {
+    pub(crate) fn with_mask(mask: u64) -> Self {
+        Self { mask, pending: 0, info: [SigInfo::default(); NSIG as usize], altstack: AltStack::default() }
     }
 }
 
@@ -166,76 +177,137 @@ impl Default for SignalState {
 pub(crate) enum Disposition {
     /// Nothing deliverable.
     None,
-    /// Run the handler.
-    Handle(u32, SigAction, SigInfo),
+    /// Run the handler; the last field is the mask to restore afterwards.
+    Handle(u32, SigAction, SigInfo, u64),
     /// The process dies of this signal.
     Kill(SigInfo),
 }
 
-impl SignalState {
+impl ProcessSignals {
     pub(crate) fn action(&self, sig: u32) -> SigAction {
         self.actions[(sig - 1) as usize]
     }
 
-    /// Queues `info.signo` (standard signals do not queue twice).
-    pub(crate) fn post(&mut self, info: SigInfo) {
-        let sig = info.signo;
+    /// Whether `sig` would be discarded on arrival.
+    pub(crate) fn ignored(&self, sig: u32) -> bool {
         let act = self.action(sig);
-        let ignored = act.handler == SIG_IGN
-            || (act.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore);
-        if ignored && sig != SIGKILL {
+        sig != SIGKILL
+            && (act.handler == SIG_IGN || (act.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore))
+    }
+}
+
+fn add_pending(pending: &mut u64, infos: &mut [SigInfo; NSIG as usize], info: SigInfo) {
+    let sig = info.signo;
+    if *pending & bit(sig) == 0 {
+        infos[(sig - 1) as usize] = info;
+    }
+    *pending |= bit(sig);
+}
+
+/// Sends a process-directed signal (kill): queued on the process and the
+/// first thread that does not block it is interrupted to take it.
+pub(crate) fn send_to_process(proc: &Process, info: SigInfo) {
+    let target = {
+        let mut ps = proc.signals.lock();
+        if ps.ignored(info.signo) {
             return;
         }
-        if self.pending & bit(sig) == 0 {
-            self.info[(sig - 1) as usize] = info;
-        }
-        self.pending |= bit(sig);
+        let ProcessSignals { pending, info: infos, .. } = &mut *ps;
+        add_pending(pending, infos, info);
+        let threads = proc.threads.lock();
+        threads.values().find(|t| t.sig.lock().mask & bit(info.signo) == 0).cloned()
+    };
+    if let Some(t) = target {
+        interrupt(&t);
     }
+}
 
-    /// A synchronous fault: delivered even if blocked or ignored (then it
-    /// kills, as Linux's force_sig does).
-    pub(crate) fn force(&mut self, info: SigInfo) {
-        let sig = info.signo;
+/// Sends a thread-directed signal (tgkill, raise).
+pub(crate) fn send_to_thread(proc: &Process, t: &LinuxThread, info: SigInfo) {
+    if proc.signals.lock().ignored(info.signo) {
+        return;
+    }
+    {
+        let mut ts = t.sig.lock();
+        let ThreadSignals { pending, info: infos, .. } = &mut *ts;
+        add_pending(pending, infos, info);
+    }
+    interrupt(t);
+}
+
+/// Makes `t` notice a new signal: wake it from a blocking wait, or bring it
+/// into the kernel if it runs on another CPU.
+fn interrupt(t: &LinuxThread) {
+    t.kick();
+    if let Some(s) = t.sched.lock().clone() {
+        crate::sched::interrupt_user(&s);
+    }
+}
+
+/// A synchronous fault of the current thread: delivered even if blocked or
+/// ignored (then it kills, as Linux's force_sig does).
+pub(crate) fn force(proc: &Process, t: &LinuxThread, info: SigInfo) {
+    let sig = info.signo;
+    let i = (sig - 1) as usize;
+    let mut ps = proc.signals.lock();
+    let mut ts = t.sig.lock();
+    if ts.mask & bit(sig) != 0 || ps.actions[i].handler == SIG_IGN {
+        ps.actions[i] = SigAction::default();
+        ts.mask &= !bit(sig);
+    }
+    ts.info[i] = info;
+    ts.pending |= bit(sig);
+}
+
+/// Whether a signal is deliverable to `t` now (blocking calls return EINTR).
+pub(crate) fn has_deliverable(proc: &Process, t: &LinuxThread) -> bool {
+    let pp = proc.signals.lock().pending;
+    let ts = t.sig.lock();
+    (pp | ts.pending) & !(ts.mask & !UNBLOCKABLE) != 0
+}
+
+/// Picks the next deliverable signal for `t` (lowest number first, as Linux).
+pub(crate) fn next(proc: &Process, t: &LinuxThread) -> Disposition {
+    let mut ps = proc.signals.lock();
+    let mut ts = t.sig.lock();
+    loop {
+        let blocked = ts.mask & !UNBLOCKABLE;
+        let ready = (ts.pending | ps.pending) & !blocked;
+        if ready == 0 {
+            return Disposition::None;
+        }
+        let sig = ready.trailing_zeros() + 1;
         let i = (sig - 1) as usize;
-        let blocked = self.mask & bit(sig) != 0;
-        if blocked || self.actions[i].handler == SIG_IGN {
-            self.actions[i] = SigAction::default();
-            self.mask &= !bit(sig);
-        }
-        self.info[i] = info;
-        self.pending |= bit(sig);
-    }
-
-    /// Picks the next deliverable signal (lowest number first, as Linux).
-    pub(crate) fn next(&mut self) -> Disposition {
-        loop {
-            let ready = self.pending & !(self.mask & !UNBLOCKABLE);
-            if ready == 0 {
-                return Disposition::None;
-            }
-            let sig = ready.trailing_zeros() + 1;
-            self.pending &= !bit(sig);
-            let info = self.info[(sig - 1) as usize];
-            let act = self.action(sig);
-            match act.handler {
-                SIG_IGN if sig != SIGKILL => continue,
-                SIG_DFL => match default_action(sig) {
-                    DefaultAction::Ignore => continue,
-                    DefaultAction::Stop => {
-                        crate::klog!(
-                            "signal {sig}: stop requested; oxv has no job control, ignored"
-                        );
-                        continue;
-                    }
-                    DefaultAction::Terminate => return Disposition::Kill(info),
-                },
-                _ if sig == SIGKILL || sig == SIGSTOP => return Disposition::Kill(info),
-                _ => {
-                    if act.flags & SA_RESETHAND != 0 {
-                        self.actions[(sig - 1) as usize] = SigAction::default();
-                    }
-                    return Disposition::Handle(sig, act, info);
+        let info = if ts.pending & bit(sig) != 0 {
+            ts.pending &= !bit(sig);
+            ts.info[i]
+        } else {
+            ps.pending &= !bit(sig);
+            ps.info[i]
+        };
+        let act = ps.action(sig);
+        match act.handler {
+            SIG_IGN if sig != SIGKILL => continue,
+            SIG_DFL => match default_action(sig) {
+                DefaultAction::Ignore => continue,
+                DefaultAction::Stop => {
+                    crate::klog!("signal {sig}: stop requested; oxv has no job control, ignored");
+                    continue;
                 }
+                DefaultAction::Terminate => return Disposition::Kill(info),
+            },
+            _ if sig == SIGKILL || sig == SIGSTOP => return Disposition::Kill(info),
+            _ => {
+                if act.flags & SA_RESETHAND != 0 {
+                    ps.actions[i] = SigAction::default();
+                }
+                let mut block = act.mask;
+                if act.flags & SA_NODEFER == 0 {
+                    block |= bit(sig);
+                }
+                let old = ts.mask;
+                ts.mask |= block & !UNBLOCKABLE;
+                return Disposition::Handle(sig, act, info, old);
             }
         }
     }

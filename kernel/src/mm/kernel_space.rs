@@ -85,6 +85,11 @@ pub(crate) fn init(info: &BootInfo) -> Result<(), oxv_hal::MapError> {
     // The APIC page may already be covered by a large direct-map page only if
     // it were RAM, which it never is.
     map_range(&mut pt, PHYS_OFFSET + apic, apic, PAGE_SIZE, uc, false)?;
+    // Create the kernel-stack area's upper tables now, so address spaces
+    // made later (which copy the kernel half of the top level) share it.
+    let probe = STACK_AREA;
+    pt.map(probe, 0, PteFlags::PRESENT, &mut FrameAllocRef)?;
+    pt.unmap(probe);
     let ioapic = oxv_hal::irq::IOAPIC_PHYS;
     map_range(&mut pt, PHYS_OFFSET + ioapic, ioapic, PAGE_SIZE, uc, false)?;
     pt.activate();
@@ -113,4 +118,90 @@ pub(crate) fn map_mmio(pa: u64, len: u64) -> Result<(), oxv_hal::MapError> {
     let start = pa & !(PAGE_SIZE - 1);
     let end = (pa + len).div_ceil(PAGE_SIZE) * PAGE_SIZE;
     map_range(pt, PHYS_OFFSET + start, start, end - start, flags, false)
+}
+
+/// Start of the kernel-stack area (its own PML4 slot, created at boot so
+/// every address space shares it).
+const STACK_AREA: u64 = 0xffff_c000_0000_0000;
+/// Pages of one kernel stack.
+pub(crate) const KSTACK_PAGES: u64 = 8;
+/// One slot: a guard page, then the stack.
+const SLOT: u64 = (KSTACK_PAGES + 1) * PAGE_SIZE;
+
+struct StackSlots {
+    next: u64,
+    free: alloc::vec::Vec<u64>,
+}
+
+static STACK_SLOTS: SpinLock<StackSlots> = SpinLock::new(StackSlots { next: 0, free: alloc::vec::Vec::new() });
+
+/// A kernel stack with an unmapped guard page below it.
+#[derive(Debug)]
+pub(crate) struct KernelStack {
+    slot: u64,
+}
+
+impl KernelStack {
+    /// Maps a fresh stack; None when out of memory.
+    pub(crate) fn new() -> Option<Self> {
+        let slot = {
+            let mut s = STACK_SLOTS.lock();
+            match s.free.pop() {
+                Some(i) => i,
+                None => {
+                    s.next += 1;
+                    s.next - 1
+                }
+            }
+        };
+        let base = STACK_AREA + slot * SLOT + PAGE_SIZE;
+        let flags = PteFlags::PRESENT | PteFlags::WRITABLE | PteFlags::NO_EXECUTE | PteFlags::GLOBAL;
+        let mut g = KERNEL_PT.lock();
+        let pt = g.as_mut()?;
+        for i in 0..KSTACK_PAGES {
+            let ok = super::frames::alloc_zeroed_frame()
+                .map(|pa| (pa, pt.map(base + i * PAGE_SIZE, pa, flags, &mut FrameAllocRef)));
+            match ok {
+                Some((_, Ok(()))) => {}
+                Some((pa, Err(_))) => {
+                    super::frames::free_frame(pa);
+                    drop(g);
+                    Self::release(slot, i);
+                    return None;
+                }
+                None => {
+                    drop(g);
+                    Self::release(slot, i);
+                    return None;
+                }
+            }
+        }
+        Some(Self { slot })
+    }
+
+    fn release(slot: u64, mapped: u64) {
+        let base = STACK_AREA + slot * SLOT + PAGE_SIZE;
+        if let Some(pt) = KERNEL_PT.lock().as_mut() {
+            for i in 0..mapped {
+                if let Some(pa) = pt.unmap(base + i * PAGE_SIZE) {
+                    super::frames::free_frame(pa);
+                }
+            }
+        }
+        // Other CPUs may hold stale TLB entries for the stack; it is only
+        // reused for another stack, which maps the same addresses anew.
+        oxv_hal::flush_tlb_all();
+        STACK_SLOTS.lock().free.push(slot);
+    }
+
+    /// The (16-byte aligned) top of the stack.
+    pub(crate) fn top(&self) -> u64 {
+        STACK_AREA + self.slot * SLOT + SLOT
+    }
+}
+
+impl Drop for KernelStack {
+    fn drop(&mut self) {
+        Self::release(self.slot, KSTACK_PAGES);
+    }
 }

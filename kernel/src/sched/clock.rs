@@ -49,9 +49,11 @@ pub(crate) fn set_realtime_ns(ns: i64) {
     WALL_AT_BOOT_NS.store(ns - monotonic_ns() as i64, Ordering::Relaxed);
 }
 
-/// CPU time used by the program, in ns.
+/// CPU time used by the program, in ns: the time the online CPUs were not
+/// halted since boot (nothing else runs in the VM).
 pub(crate) fn cpu_ns() -> u64 {
-    monotonic_ns().saturating_sub(IDLE_NS.load(Ordering::Relaxed))
+    let cpus = u64::from(super::cpu::online_mask().count_ones().max(1));
+    (monotonic_ns() * cpus).saturating_sub(IDLE_NS.load(Ordering::Relaxed))
 }
 
 /// Reads clock `id` in ns (None for an unknown clock).
@@ -80,26 +82,47 @@ pub(crate) fn resolution(id: u32) -> Option<i64> {
 /// Longest single timer arm, so a wrong APIC frequency cannot oversleep much.
 const MAX_ARM_NS: u64 = 1_000_000;
 
-/// Halts the CPU until monotonic time `deadline_ns` or until `wake()` says
-/// so (checked after every interrupt). Returns true if woken early. Counts
-/// the time as idle. The local APIC timer counts at 1 GHz under QEMU and
-/// KVM, so one tick is one nanosecond.
+/// Interrupts wake this queue; code that waits for a device polls its
+/// condition after every interrupt (see [`wait_until`]).
+pub(crate) static IRQ_EVENTS: super::WaitQueue = super::WaitQueue::new();
+
+/// Called from the interrupt hook.
+pub(crate) fn on_interrupt() {
+    IRQ_EVENTS.wake_all();
+}
+
+/// Waits until `wake()` holds or monotonic time `deadline_ns` passes,
+/// re-checking after every interrupt. Returns true if `wake()` held. The
+/// CPU halts meanwhile (a waiting thread blocks; the idle context itself
+/// halts with the local APIC timer armed; one tick is one nanosecond under
+/// QEMU and KVM).
 pub(crate) fn wait_until(deadline_ns: u64, mut wake: impl FnMut() -> bool) -> bool {
     let start = monotonic_ns();
-    let mut woken = false;
-    loop {
+    let idle_context = super::cpu::is_idle_context();
+    let woken = loop {
         if wake() {
-            woken = true;
-            break;
+            break true;
         }
         let now = monotonic_ns();
         if now >= deadline_ns {
-            break;
+            break false;
         }
-        oxv_hal::irq::arm_timer((deadline_ns - now).min(MAX_ARM_NS) as u32);
-        oxv_hal::irq::wait_for_interrupt();
+        let step = deadline_ns.min(now + MAX_ARM_NS);
+        if idle_context {
+            oxv_hal::irq::arm_timer((step - now) as u32);
+            oxv_hal::irq::wait_for_interrupt();
+        } else {
+            let _ = IRQ_EVENTS.wait(Some(step), || wake().then_some(()));
+        }
+    };
+    if idle_context {
+        oxv_hal::irq::arm_timer(0);
+        add_idle(monotonic_ns().saturating_sub(start));
     }
-    oxv_hal::irq::arm_timer(0);
-    IDLE_NS.fetch_add(monotonic_ns().saturating_sub(start), Ordering::Relaxed);
     woken
+}
+
+/// Records time a CPU spent halted.
+pub(crate) fn add_idle(ns: u64) {
+    IDLE_NS.fetch_add(ns, Ordering::Relaxed);
 }

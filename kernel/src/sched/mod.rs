@@ -1,3 +1,20 @@
-//! Scheduling and time. One thread for now; clocks and sleeping.
+//! Scheduling and time: kernel threads, per-CPU run queues, wait queues,
+//! timers and the clocks.
+//!
+//! Every user thread is a kernel thread that runs the Linux run loop on its
+//! own kernel stack. The kernel runs with interrupts disabled; they are
+//! enabled only in user mode and while a CPU idles, so wake-ups from
+//! interrupt handlers happen in the idle loop and preemption happens when a
+//! timer interrupt returns a user thread to its run loop
+//! ([`preempt_point`]).
 
 pub(crate) mod clock;
+mod cpu;
+mod thread;
+mod timer;
+mod wait;
+
+pub(crate) use cpu::{arm_slice_timer, block, current, exit_current, interrupt_user, prepare_block, BlockToken, idle_loop, init_boot_cpu, online_mask, preempt_point, schedule, this_cpu, yield_now, MAX_CPUS};
+pub(crate) use thread::{spawn, Thread};
+pub(crate) use timer::{run_expired as run_timers, sleep_until};
+pub(crate) use wait::{WaitQueue, WaitResult};

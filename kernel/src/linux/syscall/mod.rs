@@ -10,8 +10,10 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use oxv_hal::UserContext;
 
+use alloc::sync::Arc;
+
 use super::errno::{Errno, SysResult};
-use super::process::Process;
+use super::process::{LinuxThread, Process};
 use super::signal::SigInfo;
 
 mod futex;
@@ -22,30 +24,27 @@ pub(crate) mod names;
 mod proc;
 mod sched;
 mod signal;
-mod time;
+mod thread;
+pub(crate) mod time;
 
-/// Per-thread state the syscalls touch.
-#[derive(Debug, Default)]
-pub(crate) struct ThreadState {
-    pub(crate) tid: u32,
-    pub(crate) clear_child_tid: u64,
-    pub(crate) robust_list: (u64, u64),
-}
+pub(crate) use thread::thread_exit;
 
-/// How the program ends, when a syscall ends it.
+/// How a syscall ends the thread or the program.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Exit {
-    /// exit/exit_group with this status.
-    Code(i32),
-    /// Killed by a signal.
+    /// exit: this thread ends with this status.
+    Thread(i32),
+    /// exit_group: the program ends with this status.
+    Group(i32),
+    /// The program is killed by a signal.
     Signal(SigInfo),
 }
 
 /// Everything a handler may touch.
 pub(crate) struct SyscallCx<'a> {
-    pub(crate) proc: &'a Process,
+    pub(crate) proc: &'a Arc<Process>,
+    pub(crate) thread: &'a Arc<LinuxThread>,
     pub(crate) ctx: &'a mut UserContext,
-    pub(crate) thread: &'a mut ThreadState,
     /// Set by a handler that ends the program.
     pub(crate) exit: Option<Exit>,
 }
@@ -93,7 +92,10 @@ syscall_table! {
     33 => io::sys_dup2,
     35 => time::sys_nanosleep,
     39 => proc::sys_getpid,
-    60 => proc::sys_exit,
+    56 => thread::sys_clone,
+    57 => thread::sys_fork,
+    58 => thread::sys_vfork,
+    60 => thread::sys_exit,
     62 => signal::sys_kill,
     63 => info::sys_uname,
     72 => io::sys_fcntl,
@@ -115,29 +117,30 @@ syscall_table! {
     131 => signal::sys_sigaltstack,
     158 => proc::sys_arch_prctl,
     160 => proc::sys_setrlimit,
-    186 => proc::sys_gettid,
+    186 => thread::sys_gettid,
     200 => signal::sys_tkill,
     201 => time::sys_time,
     202 => futex::sys_futex,
     203 => sched::sys_sched_setaffinity,
     204 => sched::sys_sched_getaffinity,
-    218 => proc::sys_set_tid_address,
+    218 => thread::sys_set_tid_address,
     227 => time::sys_clock_settime,
     228 => time::sys_clock_gettime,
     229 => time::sys_clock_getres,
     230 => time::sys_clock_nanosleep,
-    231 => proc::sys_exit_group,
+    231 => thread::sys_exit_group,
     234 => signal::sys_tgkill,
     262 => io::sys_newfstatat,
     267 => proc::sys_readlinkat,
     271 => io::sys_ppoll,
-    273 => proc::sys_set_robust_list,
-    274 => proc::sys_get_robust_list,
+    273 => thread::sys_set_robust_list,
+    274 => thread::sys_get_robust_list,
     292 => io::sys_dup3,
     302 => proc::sys_prlimit64,
     309 => sched::sys_getcpu,
     318 => info::sys_getrandom,
     332 => io::sys_statx,
+    435 => thread::sys_clone3,
 }
 
 /// One bit per syscall number below 512: already logged as missing.

@@ -2,29 +2,17 @@
 //! /proc/self/exe, arch_prctl, the thread bookkeeping glibc and musl set up
 //! at start (set_tid_address, set_robust_list).
 
-use super::{Args, Exit, SyscallCx};
+use super::{Args, SyscallCx};
 use crate::linux::errno::{Errno, SysResult};
 use crate::linux::process::{Rlimit, PID, RLIM_NLIMITS};
 use crate::linux::uaccess::{read_bytes, read_cstr, write_bytes, write_u64, Out};
 
-pub(super) fn sys_exit(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    // The only thread: exit ends the process, like exit_group.
-    cx.exit = Some(Exit::Code((a[0] & 0xff) as i32));
-    Ok(0)
-}
 
-pub(super) fn sys_exit_group(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    cx.exit = Some(Exit::Code((a[0] & 0xff) as i32));
-    Ok(0)
-}
 
 pub(super) fn sys_getpid(_cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
     Ok(PID as usize)
 }
 
-pub(super) fn sys_gettid(cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
-    Ok(cx.thread.tid as usize)
-}
 
 /// The program's parent is the host, outside the VM: Linux reports 0 for
 /// a process whose parent is in another PID namespace.
@@ -136,28 +124,8 @@ pub(super) fn sys_arch_prctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     }
 }
 
-pub(super) fn sys_set_tid_address(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    cx.thread.clear_child_tid = a[0];
-    Ok(cx.thread.tid as usize)
-}
 
-pub(super) fn sys_set_robust_list(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    // sizeof(struct robust_list_head) on x86-64.
-    if a[1] != 24 {
-        return Err(Errno::EINVAL);
-    }
-    cx.thread.robust_list = (a[0], a[1]);
-    Ok(0)
-}
 
-pub(super) fn sys_get_robust_list(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    if a[0] != 0 && a[0] as u32 != cx.thread.tid {
-        return Err(Errno::ESRCH);
-    }
-    write_u64(a[1], cx.thread.robust_list.0)?;
-    write_u64(a[2], cx.thread.robust_list.1)?;
-    Ok(0)
-}
 
 fn resource(r: u64) -> Result<usize, Errno> {
     let r = r as usize;

@@ -8,7 +8,7 @@ use crate::linux::uaccess::{read_bytes, write_bytes, write_u32};
 
 fn check_pid(pid: u64, cx: &SyscallCx<'_>) -> Result<(), Errno> {
     let p = pid as i32;
-    if p == 0 || p as u32 == PID || p as u32 == cx.thread.tid {
+    if p == 0 || p as u32 == PID || cx.proc.thread(p as u32).is_some() {
         Ok(())
     } else {
         Err(Errno::ESRCH)

@@ -5,7 +5,7 @@ use super::{Args, SyscallCx};
 use crate::linux::errno::{Errno, SysResult};
 use crate::linux::process::PID;
 use crate::linux::signal::{
-    bit, restore_frame, AltStack, SigAction, SigInfo, NSIG, SIGKILL, SIGSTOP, SI_TKILL, SI_USER,
+    self as sig,    bit, restore_frame, AltStack, SigAction, SigInfo, NSIG, SIGKILL, SIGSTOP, SI_TKILL, SI_USER,
     SS_DISABLE, SS_ONSTACK, UNBLOCKABLE,
 };
 use crate::linux::uaccess::{read_bytes, write_u64, Out};
@@ -82,7 +82,7 @@ pub(super) fn sys_rt_sigprocmask(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     } else {
         None
     };
-    let mut s = cx.proc.signals.lock();
+    let mut s = cx.thread.sig.lock();
     let prev = s.mask;
     if let Some(n) = new {
         s.mask = match how {
@@ -103,8 +103,9 @@ pub(super) fn sys_rt_sigpending(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     if a[1] > 8 {
         return Err(Errno::EINVAL);
     }
-    let s = cx.proc.signals.lock();
-    let pending = s.pending & s.mask;
+    let pp = cx.proc.signals.lock().pending;
+    let s = cx.thread.sig.lock();
+    let pending = (s.pending | pp) & s.mask;
     drop(s);
     let bytes = pending.to_le_bytes();
     crate::linux::uaccess::write_bytes(a[0], &bytes[..a[1] as usize])?;
@@ -114,7 +115,7 @@ pub(super) fn sys_rt_sigpending(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 pub(super) fn sys_rt_sigreturn(cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
     match restore_frame(cx.ctx) {
         Ok((mask, alt)) => {
-            let mut s = cx.proc.signals.lock();
+            let mut s = cx.thread.sig.lock();
             s.mask = mask;
             if alt.flags & SS_DISABLE == 0 || s.altstack.flags & SS_DISABLE == 0 {
                 s.altstack = AltStack {
@@ -127,12 +128,8 @@ pub(super) fn sys_rt_sigreturn(cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
         }
         Err(_) => {
             // A corrupt frame: Linux kills with SIGSEGV.
-            cx.proc.signals.lock().force(SigInfo {
-                signo: crate::linux::signal::SIGSEGV,
-                code: 0x80,
-                addr: 0,
-                pid: 0,
-            });
+            let info = SigInfo { signo: sig::SIGSEGV, code: 0x80, addr: 0, pid: 0 };
+            sig::force(cx.proc, cx.thread, info);
             Ok(cx.ctx.rax as usize)
         }
     }
@@ -141,7 +138,7 @@ pub(super) fn sys_rt_sigreturn(cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
 pub(super) fn sys_sigaltstack(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     const MINSIGSTKSZ: u64 = 2048;
     let [ss, old, ..] = a;
-    let cur = cx.proc.signals.lock().altstack;
+    let cur = cx.thread.sig.lock().altstack;
     let on = cur.contains(cx.ctx.rsp);
     if ss != 0 {
         let b = read_bytes(ss, 24)?;
@@ -163,7 +160,7 @@ pub(super) fn sys_sigaltstack(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
             }
             AltStack { sp, flags: 0, size }
         };
-        cx.proc.signals.lock().altstack = new;
+        cx.thread.sig.lock().altstack = new;
     }
     if old != 0 {
         let flags = if cur.flags & SS_DISABLE != 0 {
@@ -180,17 +177,22 @@ pub(super) fn sys_sigaltstack(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     Ok(0)
 }
 
-fn send_self(cx: &SyscallCx<'_>, sig: u64, code: i32) -> SysResult {
-    if sig == 0 {
+fn send_process(cx: &SyscallCx<'_>, signo: u64, code: i32) -> SysResult {
+    if signo == 0 {
         return Ok(0);
     }
-    let sig = signum(sig)?;
-    cx.proc.signals.lock().post(SigInfo {
-        signo: sig,
-        code,
-        addr: 0,
-        pid: PID,
-    });
+    let signo = signum(signo)?;
+    sig::send_to_process(cx.proc, SigInfo { signo, code, addr: 0, pid: PID });
+    Ok(0)
+}
+
+fn send_thread(cx: &SyscallCx<'_>, tid: u32, signo: u64) -> SysResult {
+    let t = cx.proc.thread(tid).ok_or(Errno::ESRCH)?;
+    if signo == 0 {
+        return Ok(0);
+    }
+    let signo = signum(signo)?;
+    sig::send_to_thread(cx.proc, &t, SigInfo { signo, code: SI_TKILL, addr: 0, pid: PID });
     Ok(0)
 }
 
@@ -199,7 +201,7 @@ pub(super) fn sys_kill(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     // 0 (own group), -1 (everyone it may signal) and its own pid all reach
     // only the program itself.
     if pid == 0 || pid == -1 || pid == PID as i32 || pid == -(PID as i32) {
-        send_self(cx, a[1], SI_USER)
+        send_process(cx, a[1], SI_USER)
     } else {
         if a[1] != 0 {
             signum(a[1])?;
@@ -212,18 +214,15 @@ pub(super) fn sys_tkill(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     if a[0] as i32 <= 0 {
         return Err(Errno::EINVAL);
     }
-    if a[0] as u32 != cx.thread.tid {
-        return Err(Errno::ESRCH);
-    }
-    send_self(cx, a[1], SI_TKILL)
+    send_thread(cx, a[0] as u32, a[1])
 }
 
 pub(super) fn sys_tgkill(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     if a[0] as i32 <= 0 || a[1] as i32 <= 0 {
         return Err(Errno::EINVAL);
     }
-    if a[0] as u32 != PID || a[1] as u32 != cx.thread.tid {
+    if a[0] as u32 != PID {
         return Err(Errno::ESRCH);
     }
-    send_self(cx, a[2], SI_TKILL)
+    send_thread(cx, a[1] as u32, a[2])
 }

@@ -47,6 +47,18 @@ pub fn route_irq(irq: u8, vector: u8) {
     win.write(u32::from(vector)); // fixed, physical, edge, high, unmasked
 }
 
+const LAPIC_ICR_LOW: u64 = 0x300;
+const LAPIC_ICR_HIGH: u64 = 0x310;
+
+/// Sends a fixed interrupt `vector` to the CPU with local APIC ID `apic_id`.
+pub fn send_ipi(apic_id: u32, vector: u8) {
+    lapic(LAPIC_ICR_HIGH).write(apic_id << 24);
+    lapic(LAPIC_ICR_LOW).write(u32::from(vector) | 1 << 14);
+    while lapic(LAPIC_ICR_LOW).read() & (1 << 12) != 0 {
+        core::hint::spin_loop();
+    }
+}
+
 /// Acknowledges the interrupt being handled.
 pub fn eoi() {
     lapic(LAPIC_EOI).write(0);

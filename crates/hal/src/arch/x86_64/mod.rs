@@ -2,6 +2,7 @@
 
 pub(crate) mod apic;
 pub(crate) mod boot;
+pub(crate) mod context;
 pub(crate) mod cpu;
 pub(crate) mod fpu;
 pub(crate) mod gdt;

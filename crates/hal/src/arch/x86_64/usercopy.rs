@@ -43,6 +43,22 @@ hal_clear_user_insn:
 hal_clear_user_fixup:
     mov rax, rcx
     ret
+
+/* rdi = addr, esi = expected, edx = new, rcx = where to store the value
+   found; returns 0, or 1 if the access faulted. */
+    .global hal_cmpxchg_user
+    .global hal_cmpxchg_user_insn
+    .global hal_cmpxchg_user_fixup
+hal_cmpxchg_user:
+    mov eax, esi
+hal_cmpxchg_user_insn:
+    lock cmpxchg dword ptr [rdi], edx
+    mov dword ptr [rcx], eax
+    xor eax, eax
+    ret
+hal_cmpxchg_user_fixup:
+    mov eax, 1
+    ret
 "#
 );
 
@@ -53,6 +69,9 @@ extern "C" {
     static hal_copy_user_fixup: u8;
     static hal_clear_user_insn: u8;
     static hal_clear_user_fixup: u8;
+    fn hal_cmpxchg_user(addr: u64, expected: u32, new: u32, found: *mut u32) -> u32;
+    static hal_cmpxchg_user_insn: u8;
+    static hal_cmpxchg_user_fixup: u8;
 }
 
 /// If `rip` is a user-copy instruction, the address to resume at when the
@@ -68,6 +87,8 @@ pub(crate) fn fixup_for(rip: u64) -> Option<u64> {
         Some(cf)
     } else if rip == zi {
         Some(zf)
+    } else if rip == core::ptr::addr_of!(hal_cmpxchg_user_insn) as u64 {
+        Some(core::ptr::addr_of!(hal_cmpxchg_user_fixup) as u64)
     } else {
         None
     }
@@ -154,4 +175,21 @@ pub fn clear_user(dst: u64, len: usize) -> Result<(), UserFault> {
     } else {
         Err(UserFault)
     }
+}
+
+/// Atomically replaces the u32 at user address `addr` with `new` if it
+/// holds `expected`; returns the value found (equal to `expected` on
+/// success). Used for futex operations that must be atomic against the
+/// program's own atomics on other CPUs.
+pub fn cmpxchg_user_u32(addr: u64, expected: u32, new: u32) -> Result<u32, UserFault> {
+    if addr % 4 != 0 {
+        return Err(UserFault);
+    }
+    check_range(addr, 4)?;
+    let mut found = 0u32;
+    let _g = SmapGuard::open();
+    // SAFETY: `addr` is 4-byte aligned and below USER_END; a fault on it is
+    // caught by the fixup; `found` is a valid kernel location.
+    let r = unsafe { hal_cmpxchg_user(addr, expected, new, &mut found) };
+    if r == 0 { Ok(found) } else { Err(UserFault) }
 }
