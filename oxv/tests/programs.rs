@@ -211,6 +211,13 @@ fn misc_syscalls(v: Variant) {
 }
 per_variant!(misc_syscalls: misc_syscalls_glibc_static, misc_syscalls_glibc_static_pie, misc_syscalls_musl_static);
 
+fn threads(v: Variant) {
+    Run::new(program("threads", v)).run().assert_ok(
+        "mutex+tls: ok\ncondvar: ok\nbarrier: ok\nrwlock: ok\ndetached: ok\ncancel: ok\nthreads: ok\n",
+    );
+}
+per_variant!(threads: threads_glibc_static, threads_glibc_static_pie, threads_musl_static);
+
 // ---- Programs that must die by a signal: exit 128 + signal, and in the VM
 // ---- the `oxv: <program> killed by SIGxxx ...` line on stderr.
 

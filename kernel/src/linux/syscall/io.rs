@@ -31,7 +31,7 @@ fn is_tty(cx: &SyscallCx<'_>, s: Stream) -> bool {
 }
 
 /// Reads up to `len` bytes of stdin into user memory at `buf`.
-fn read_stdin(f: &OpenFile, buf: u64, len: usize) -> SysResult {
+fn read_stdin(cx: &SyscallCx<'_>, f: &OpenFile, buf: u64, len: usize) -> SysResult {
     if len == 0 {
         return Ok(0);
     }
@@ -42,7 +42,11 @@ fn read_stdin(f: &OpenFile, buf: u64, len: usize) -> SysResult {
             StdinRead::Eof => break 0,
             StdinRead::Empty if f.nonblocking() => return Err(Errno::EAGAIN),
             StdinRead::Empty => {
-                clock::wait_until(u64::MAX, console::stdin_ready);
+                let signalled = || crate::linux::signal::has_deliverable(cx.proc, cx.thread);
+                clock::wait_until(u64::MAX, || console::stdin_ready() || signalled());
+                if !console::stdin_ready() && signalled() {
+                    return Err(Errno::EINTR);
+                }
             }
         }
     };
@@ -74,12 +78,12 @@ fn write_console(s: Stream, buf: u64, len: usize) -> SysResult {
     Ok(done)
 }
 
-fn do_read(f: &OpenFile, buf: u64, len: usize) -> SysResult {
+fn do_read(cx: &SyscallCx<'_>, f: &OpenFile, buf: u64, len: usize) -> SysResult {
     if !f.readable() {
         return Err(Errno::EBADF);
     }
     match f.kind {
-        FileKind::Console(Stream::Stdin) => read_stdin(f, buf, len),
+        FileKind::Console(Stream::Stdin) => read_stdin(cx, f, buf, len),
         FileKind::Console(_) => Err(Errno::EBADF),
     }
 }
@@ -95,7 +99,7 @@ fn do_write(f: &OpenFile, buf: u64, len: usize) -> SysResult {
 
 pub(super) fn sys_read(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let f = file(cx, a[0])?;
-    do_read(&f, a[1], (a[2] as usize).min(isize::MAX as usize))
+    do_read(cx, &f, a[1], (a[2] as usize).min(isize::MAX as usize))
 }
 
 pub(super) fn sys_write(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
@@ -111,7 +115,7 @@ pub(super) fn sys_readv(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         if len == 0 {
             continue;
         }
-        let n = match do_read(&f, base, len) {
+        let n = match do_read(cx, &f, base, len) {
             Ok(n) => n,
             Err(e) if total == 0 => return Err(e),
             Err(_) => break,

@@ -16,6 +16,7 @@ fn check_pid(pid: u64, cx: &SyscallCx<'_>) -> Result<(), Errno> {
 }
 
 pub(super) fn sys_sched_yield(_cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
+    crate::sched::yield_now();
     Ok(0)
 }
 

@@ -86,17 +86,29 @@ pub(super) fn sys_time(_cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     Ok(t as usize)
 }
 
-fn sleep_until(deadline: u64) {
-    clock::wait_until(deadline, || false);
+/// Sleeps until `deadline` (monotonic ns); EINTR if a signal arrives
+/// first, after storing the remaining time at `rem` (if not 0).
+fn sleep_until(cx: &SyscallCx<'_>, deadline: u64, rem: u64) -> SysResult {
+    loop {
+        if crate::linux::signal::has_deliverable(cx.proc, cx.thread) {
+            if rem != 0 {
+                let left = deadline.saturating_sub(clock::monotonic_ns());
+                write_timespec(rem, left as i64)?;
+            }
+            return Err(Errno::EINTR);
+        }
+        if crate::sched::sleep_until(deadline) {
+            return Ok(0);
+        }
+    }
 }
 
-pub(super) fn sys_nanosleep(_cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+pub(super) fn sys_nanosleep(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let ns = read_timespec(a[0])?;
-    sleep_until(clock::monotonic_ns().saturating_add(ns));
-    Ok(0)
+    sleep_until(cx, clock::monotonic_ns().saturating_add(ns), a[1])
 }
 
-pub(super) fn sys_clock_nanosleep(_cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+pub(super) fn sys_clock_nanosleep(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     const TIMER_ABSTIME: u64 = 1;
     let id = clock_id(a[0])?;
     if matches!(id, clock::CLOCK_THREAD_CPUTIME_ID) {
@@ -104,11 +116,8 @@ pub(super) fn sys_clock_nanosleep(_cx: &mut SyscallCx<'_>, a: Args) -> SysResult
     }
     let now = clock::read(id).ok_or(Errno::EINVAL)?;
     let ns = read_timespec(a[2])?;
-    let rel = if a[1] & TIMER_ABSTIME != 0 {
-        (ns as i64 - now).max(0) as u64
-    } else {
-        ns
-    };
-    sleep_until(clock::monotonic_ns().saturating_add(rel));
-    Ok(0)
+    let abs = a[1] & TIMER_ABSTIME != 0;
+    let rel = if abs { (ns as i64 - now).max(0) as u64 } else { ns };
+    // An absolute sleep reports no remaining time (man 2 clock_nanosleep).
+    sleep_until(cx, clock::monotonic_ns().saturating_add(rel), if abs { 0 } else { a[3] })
 }
