@@ -628,7 +628,8 @@ impl<'a> Resolver<'a> {
     }
 
     /// `unlink(2)`: removes a non-directory. `.`/`..` is EISDIR; `name/` is
-    /// EISDIR for a directory and ENOTDIR otherwise; a mountpoint is EBUSY.
+    /// EISDIR for a directory and ENOTDIR otherwise. (Mountpoints are
+    /// directories, so EISDIR covers them too.)
     pub fn unlink(&self, start: &InodeRef, path: &[u8]) -> Result<(), Errno> {
         let p = self.resolve_parent(start, path)?;
         if p.kind != LastKind::Normal {
@@ -643,8 +644,8 @@ impl<'a> Resolver<'a> {
                 Errno::ENOTDIR
             });
         }
-        if self.mounts.is_mountpoint(&*victim) {
-            return Err(Errno::EBUSY);
+        if is_dir(&victim) {
+            return Err(Errno::EISDIR);
         }
         p.dir.unlink(&p.name)
     }
