@@ -160,6 +160,19 @@ impl SynthFs {
         })
     }
 
+    /// A directory holding `entries` (see [`SynthFs::dir`]).
+    pub fn dir_with(
+        self: &Arc<Self>,
+        perm: u32,
+        entries: impl IntoIterator<Item = (Vec<u8>, InodeRef)>,
+    ) -> Arc<SynthDir> {
+        let d = self.dir(perm);
+        for (name, node) in entries {
+            d.insert(&name, node);
+        }
+        d
+    }
+
     /// A read-only generated file (mode 0o444).
     pub fn file(
         self: &Arc<Self>,

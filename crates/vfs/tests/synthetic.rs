@@ -283,6 +283,15 @@ fn dev_tree_with_devices() {
     dev.insert(b"console", fs.device(console.clone(), makedev(5, 1), 0o620));
     dev.insert(b"fd", fs.symlink(|| b"/proc/self/fd".to_vec()));
     let shm = fs.dir(0o1777);
+    let pts = fs.dir_with(
+        0o755,
+        [(
+            b"ptmx".to_vec(),
+            fs.device(Arc::new(NullDevice), makedev(5, 2), 0o666) as InodeRef,
+        )],
+    );
+    dev.insert(b"pts", pts);
+    assert_eq!(w.names("/").len(), 2);
     dev.insert(b"shm", shm.clone());
     w.mkdir("/dev").unwrap();
     let mp = w.get("/dev").unwrap();
@@ -312,7 +321,15 @@ fn dev_tree_with_devices() {
 
     assert_eq!(
         w.names("/dev"),
-        [".", "..", "console", "fd", "full", "null", "shm", "zero"]
+        [".", "..", "console", "fd", "full", "null", "pts", "shm", "zero"]
+    );
+    assert_eq!(
+        w.get("/dev/pts/ptmx").unwrap().metadata().rdev,
+        makedev(5, 2)
+    );
+    assert_eq!(
+        w.get("/dev/pts/..").unwrap().ino(),
+        w.get("/dev").unwrap().ino()
     );
     let null = open(&w, "/dev/null", O_RDWR | O_TRUNC).unwrap();
     assert_eq!(null.inode.file_type(), FileType::CharDevice);
@@ -369,5 +386,5 @@ fn dev_tree_with_devices() {
         .unwrap();
     assert!(d.remove(b"full").is_some());
     assert_eq!(w.get("/dev/full").err(), Some(Errno::ENOENT));
-    assert_eq!(names(&*devdir).len(), 7);
+    assert_eq!(names(&*devdir).len(), 8);
 }
