@@ -723,11 +723,12 @@ impl RamInode {
         }
         let old = s.map.get(old_name).cloned().ok_or(Errno::ENOENT)?;
         let new = dst!().map.get(new_name).cloned();
-        if new.as_ref().is_some_and(|n| n.ino == old.ino) {
-            return Ok(());
-        }
         if flags & RENAME_NOREPLACE != 0 && new.is_some() {
             return Err(Errno::EEXIST);
+        }
+        // man 2 rename: two links to the same file: do nothing.
+        if new.as_ref().is_some_and(|n| n.ino == old.ino) {
+            return Ok(());
         }
         let old_is_dir = old.kind == FileType::Directory;
         // A directory cannot move into its own subtree.

@@ -376,6 +376,16 @@ fn rename_basic_and_overwrite() {
     r.rename(&w.root, b"/d/v", &w.root, b"/d/v2", 0).unwrap();
     assert!(w.get("/d/v").is_ok() && w.get("/d/v2").is_ok());
     assert_eq!(f.metadata().nlink, 2);
+    assert_eq!(
+        r.rename(&w.root, b"/d/v", &w.root, b"/d/v2", RENAME_NOREPLACE)
+            .err(),
+        Some(Errno::EEXIST)
+    );
+    let d = w.get("/d").unwrap();
+    assert_eq!(
+        d.rename(b"v", &d, b"v2", RENAME_NOREPLACE).err(),
+        Some(Errno::EEXIST)
+    );
     // Type mismatches.
     w.mkdir("/d/e").unwrap();
     assert_eq!(
