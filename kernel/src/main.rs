@@ -132,6 +132,8 @@ fn kmain(info: BootInfo) -> ! {
         seed.rdrand
     );
     sched::clock::init(info.entry_tsc, rec.wall_clock_ns);
+    let disks = drivers::virtio::probe(drivers::virtio::boot_cmdline(&info));
+    klog!("virtio: {} block device(s)", disks.len());
 
     let argv: Vec<&[u8]> = rec.argv().collect();
     let envp: Vec<&[u8]> = rec.envp().collect();
