@@ -48,6 +48,9 @@ fn on_interrupt(vector: u8) {
     if vector != oxv_hal::irq::SPURIOUS_VECTOR {
         oxv_hal::irq::eoi();
     }
+    if vector == smp::TLB_VECTOR {
+        smp::service_tlb();
+    }
     sched::clock::on_interrupt();
 }
 
@@ -125,6 +128,8 @@ fn kmain(info: BootInfo) -> ! {
         total * 4,
         free * 4
     );
+    let cpus = smp::start_aps();
+    klog!("smp: {cpus} CPU(s) online");
     let seed = random::init(&rec.entropy);
     klog!(
         "random: seeded from host entropy, rdseed={} rdrand={}, tsc",

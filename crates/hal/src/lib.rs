@@ -35,10 +35,15 @@ pub use arch::gdt::{USER_CS, USER_SS};
 pub use arch::idt::{exception_name, set_irq_hook, set_user_fault_hook, IrqHook, UserFaultHook};
 pub use arch::io::{debug_exit, Mmio, Mmio32, MmioWidth, Port16, Port32, Port8};
 pub use arch::paging::{
+    current_root,
     flush_tlb_all, phys_to_virt, FrameAlloc, MapError, PageTable, PteFlags, KERNEL_BASE,
     LARGE_PAGE_SIZE, PAGE_SIZE, PHYS_OFFSET,
 };
-pub use arch::percpu::cpu_id;
+pub use arch::percpu::{apic_id_of, cpu_id, MAX_CPUS};
+/// Application-processor bring-up.
+pub mod smp {
+    pub use crate::arch::smp::{processors, set_ap_main, start_ap, ApMain, TRAMPOLINE};
+}
 pub use arch::phys::{
     boot_slice, boot_words_mut, copy_frame, dma_barrier, read_phys, write_phys, zero_frame,
 };

@@ -84,6 +84,8 @@ impl LinuxThread {
 /// Process-wide state.
 pub(crate) struct Process {
     pub(crate) aspace: SpinLock<AddressSpace>,
+    /// Page-table root of `aspace` (fixed for the process's life).
+    pub(crate) pt_root: u64,
     pub(crate) fds: SpinLock<FdTable>,
     pub(crate) rlimits: SpinLock<[Rlimit; RLIM_NLIMITS]>,
     pub(crate) signals: SpinLock<ProcessSignals>,
@@ -98,6 +100,7 @@ pub(crate) struct Process {
 impl Process {
     pub(crate) fn new(aspace: AddressSpace, exe: Vec<u8>, tty: TtyInfo) -> Self {
         Self {
+            pt_root: aspace.root(),
             aspace: SpinLock::new(aspace),
             fds: SpinLock::new(FdTable::with_stdio()),
             rlimits: SpinLock::new(default_rlimits()),

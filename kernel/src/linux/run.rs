@@ -58,6 +58,10 @@ pub(crate) fn thread_main(proc: Arc<Process>, me: Arc<LinuxThread>, mut ctx: Use
             crate::power::finish(end);
         }
         crate::sched::arm_slice_timer();
+        if oxv_hal::current_root() != proc.pt_root {
+            // First user code of this process on this CPU.
+            proc.aspace.lock().activate();
+        }
         match ctx.run() {
             Trap::Syscall => {
                 let (nr, args) = ctx.syscall_args();

@@ -99,6 +99,8 @@ pub(crate) fn init(info: &BootInfo) -> Result<(usize, usize), MemInitError> {
         fa.reserve_range(s, e);
     }
     fa.reserve_range(spot, spot + bytes);
+    // The page application processors start in (real mode, below 1 MiB).
+    fa.reserve_range(oxv_hal::smp::TRAMPOLINE, oxv_hal::smp::TRAMPOLINE + PAGE_SIZE);
     let counts = (fa.free_count(), fa.total_count());
     *FRAMES.lock() = Some(fa);
     Ok(counts)

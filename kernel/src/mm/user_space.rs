@@ -50,9 +50,31 @@ fn pages(r: Range) -> impl Iterator<Item = u64> {
 }
 
 /// A user address space.
+///
+/// Operations that remove or downgrade mappings do not free frames at
+/// once: other CPUs may still hold TLB entries for them. The frames wait in
+/// `freed` until [`commit`] has shot down those TLB entries.
 pub(crate) struct AddressSpace {
     pt: PageTable,
     vmas: VmaMap,
+    freed: Vec<u64>,
+    stale_tlbs: bool,
+}
+
+/// Finishes an update of `aspace` made under its lock: flushes other CPUs'
+/// TLBs if mappings were removed or downgraded, then frees the frames that
+/// were unmapped. Call after dropping the lock.
+pub(crate) fn commit(aspace: &oxv_hal::sync::SpinLock<AddressSpace>) {
+    let (freed, stale) = {
+        let mut a = aspace.lock();
+        (core::mem::take(&mut a.freed), core::mem::replace(&mut a.stale_tlbs, false))
+    };
+    if stale {
+        crate::smp::tlb_shootdown();
+    }
+    for pa in freed {
+        free_frame(pa);
+    }
 }
 
 impl AddressSpace {
@@ -60,10 +82,12 @@ impl AddressSpace {
     pub(crate) fn new() -> Option<Self> {
         let mut pt = PageTable::new(&mut FrameAllocRef)?;
         super::kernel_space::share_into(&mut pt);
-        Some(Self {
-            pt,
-            vmas: VmaMap::new(),
-        })
+        Some(Self { pt, vmas: VmaMap::new(), freed: Vec::new(), stale_tlbs: false })
+    }
+
+    /// Physical address of the top-level page table.
+    pub(crate) fn root(&self) -> u64 {
+        self.pt.root()
     }
 
     /// Switches the CPU to this address space.
@@ -81,7 +105,8 @@ impl AddressSpace {
         for r in ranges {
             for va in pages(*r) {
                 if let Some(pa) = self.pt.unmap(va) {
-                    free_frame(pa);
+                    self.freed.push(pa);
+                    self.stale_tlbs = true;
                 }
             }
         }
@@ -114,7 +139,9 @@ impl AddressSpace {
         let flags = pte_flags(prot);
         for r in changed {
             for va in pages(r) {
-                self.pt.protect(va, flags);
+                if self.pt.protect(va, flags) {
+                    self.stale_tlbs = true;
+                }
             }
         }
         Ok(())
@@ -136,6 +163,7 @@ impl AddressSpace {
         if let Some(mv) = res.moved {
             for off in (0..mv.len).step_by(PAGE_SIZE as usize) {
                 if let Some(pa) = self.pt.unmap(mv.from + off) {
+                    self.stale_tlbs = true;
                     let prot = self.vmas.find(mv.to + off).map_or(Prot::NONE, |v| v.prot);
                     if self
                         .pt

@@ -105,14 +105,21 @@ fn pick_cpu(t: &Thread) -> usize {
     best
 }
 
-/// Puts a READY thread on a run queue and nudges an idle CPU.
+/// Puts a READY thread on a run queue and nudges an idle CPU; a thread is
+/// queued at most once (wakers and the CPU switching away may race here).
 pub(super) fn enqueue(t: Arc<Thread>) {
+    if t.in_rq.swap(true, Ordering::SeqCst) {
+        return;
+    }
     let cpu = pick_cpu(&t);
     t.cpu.store(cpu, Ordering::Relaxed);
     let c = &CPUS[cpu];
     c.rq.lock().push_back(t);
-    c.queued.fetch_add(1, Ordering::Relaxed);
-    if cpu != this_cpu() && c.idling.load(Ordering::Acquire) {
+    // SeqCst pairs with the idle loop's store of `idling` and load of
+    // `queued`: one of the two sides must see the other's write, or the
+    // CPU could halt with work queued.
+    c.queued.fetch_add(1, Ordering::SeqCst);
+    if cpu != this_cpu() && c.idling.load(Ordering::SeqCst) {
         crate::smp::kick(cpu);
     }
 }
@@ -122,12 +129,12 @@ pub(super) fn wake(t: &Arc<Thread>, seq: u64) -> bool {
     if !t.try_unblock(seq) {
         return false;
     }
-    // It may still be switching away on its CPU; it is off within a few
-    // instructions (interrupts are off there).
-    while t.on_cpu.load(Ordering::Acquire) {
-        core::hint::spin_loop();
+    // Still on its CPU: either it has not switched away yet (then
+    // `schedule` sees READY and keeps it running) or it is switching (then
+    // `finish_switch` on that CPU queues it).
+    if !t.on_cpu.load(Ordering::SeqCst) {
+        enqueue(t.clone());
     }
-    enqueue(t.clone());
     true
 }
 
@@ -190,7 +197,8 @@ pub(crate) fn schedule() {
         oxv_hal::fpu_save(&mut f.lock());
     }
     next.set_state(RUNNING);
-    next.on_cpu.store(true, Ordering::Release);
+    next.in_rq.store(false, Ordering::SeqCst);
+    next.on_cpu.store(true, Ordering::SeqCst);
     next.cpu.store(cpu, Ordering::Relaxed);
     *c.current.lock() = Some(next.clone());
     *c.prev.lock() = Some(prev.clone());
@@ -207,9 +215,10 @@ pub(crate) fn schedule() {
 pub(super) fn finish_switch() {
     let c = &CPUS[this_cpu()];
     let Some(prev) = c.prev.lock().take() else { return };
-    let requeue = !prev.idle && prev.state().1 == READY;
-    prev.on_cpu.store(false, Ordering::Release);
-    if requeue {
+    // Publish "off the CPU" before looking at the state: a waker that saw
+    // the thread still on the CPU left the queueing to us.
+    prev.on_cpu.store(false, Ordering::SeqCst);
+    if !prev.idle && prev.state().1 == READY {
         enqueue(prev);
     }
 }
@@ -277,10 +286,10 @@ pub(crate) fn idle_loop() -> ! {
             schedule();
             continue;
         }
-        c.idling.store(true, Ordering::Release);
+        c.idling.store(true, Ordering::SeqCst);
         // Re-check after announcing idleness: an enqueue that missed the
         // flag left its thread in the queue, which this sees.
-        if c.queued.load(Ordering::Acquire) == 0 {
+        if c.queued.load(Ordering::SeqCst) == 0 {
             let now = super::clock::monotonic_ns();
             match super::timer::next_deadline() {
                 Some(d) if d > now => oxv_hal::irq::arm_timer((d - now).clamp(1_000, 1_000_000_000) as u32),

@@ -33,6 +33,8 @@ pub(crate) struct Thread {
     state: AtomicU64,
     /// Still executing on a CPU (possibly in the middle of switching away).
     pub(super) on_cpu: AtomicBool,
+    /// On a run queue (claimed by whoever queued it).
+    pub(super) in_rq: AtomicBool,
     /// CPU it last ran on.
     pub(super) cpu: AtomicUsize,
     /// Allowed CPUs (bit per CPU).
@@ -61,6 +63,7 @@ impl Thread {
             _stack: None,
             state: AtomicU64::new(RUNNING),
             on_cpu: AtomicBool::new(true),
+            in_rq: AtomicBool::new(false),
             cpu: AtomicUsize::new(cpu),
             affinity: AtomicU64::new(1 << cpu),
             idle: true,
@@ -137,6 +140,7 @@ pub(crate) fn spawn(f: Start, fpu: Option<Box<FpuArea>>, affinity: u64) -> Optio
         _stack: Some(stack),
         state: AtomicU64::new(READY),
         on_cpu: AtomicBool::new(false),
+        in_rq: AtomicBool::new(false),
         cpu: AtomicUsize::new(super::cpu::this_cpu()),
         affinity: AtomicU64::new(affinity),
         idle: false,

@@ -5,6 +5,7 @@
 use oxv_mm::vma::{Placement, Prot, RemapFlags, VmaKind};
 
 use super::{Args, SyscallCx};
+use crate::mm::user_space::commit;
 use crate::linux::errno::{Errno, IntoErrno, SysResult};
 
 const MAP_SHARED: u64 = 0x01;
@@ -54,17 +55,15 @@ pub(super) fn sys_mmap(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         VmaKind::Anon
     };
     let _ = MAP_PRIVATE;
-    let addr = cx
-        .proc
-        .aspace
-        .lock()
-        .map_anon(addr, len, p, vkind, placement)
-        .errno()?;
-    Ok(addr as usize)
+    let r = cx.proc.aspace.lock().map_anon(addr, len, p, vkind, placement).errno();
+    commit(&cx.proc.aspace);
+    Ok(r? as usize)
 }
 
 pub(super) fn sys_munmap(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    cx.proc.aspace.lock().unmap(a[0], a[1]).errno()?;
+    let r = cx.proc.aspace.lock().unmap(a[0], a[1]).errno();
+    commit(&cx.proc.aspace);
+    r?;
     Ok(0)
 }
 
@@ -76,19 +75,17 @@ pub(super) fn sys_mprotect(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         return Ok(0);
     }
     let p = prot(a[2])?;
-    cx.proc.aspace.lock().protect(a[0], a[1], p).errno()?;
+    let r = cx.proc.aspace.lock().protect(a[0], a[1], p).errno();
+    commit(&cx.proc.aspace);
+    r?;
     Ok(0)
 }
 
 pub(super) fn sys_mremap(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let flags = RemapFlags::from_bits_retain(a[3] as u32);
-    let addr = cx
-        .proc
-        .aspace
-        .lock()
-        .remap(a[0], a[1], a[2], flags, a[4])
-        .errno()?;
-    Ok(addr as usize)
+    let r = cx.proc.aspace.lock().remap(a[0], a[1], a[2], flags, a[4]).errno();
+    commit(&cx.proc.aspace);
+    Ok(r? as usize)
 }
 
 pub(super) fn sys_madvise(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
@@ -104,7 +101,9 @@ pub(super) fn sys_madvise(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     }
     match advice {
         MADV_DONTNEED | MADV_FREE | MADV_REMOVE => {
-            cx.proc.aspace.lock().discard(addr, len).errno()?;
+            let r = cx.proc.aspace.lock().discard(addr, len).errno();
+            commit(&cx.proc.aspace);
+            r?;
             Ok(0)
         }
         // Pure hints (NORMAL, RANDOM, SEQUENTIAL, WILLNEED, HUGEPAGE, ...)
@@ -115,5 +114,7 @@ pub(super) fn sys_madvise(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 }
 
 pub(super) fn sys_brk(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    Ok(cx.proc.aspace.lock().set_brk(a[0]) as usize)
+    let r = cx.proc.aspace.lock().set_brk(a[0]);
+    commit(&cx.proc.aspace);
+    Ok(r as usize)
 }

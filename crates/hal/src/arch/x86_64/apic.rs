@@ -27,6 +27,11 @@ fn lapic(off: u64) -> Mmio32 {
     Mmio32::at_phys(crate::time::lapic_phys() + off)
 }
 
+/// The calling CPU's local APIC ID.
+pub fn local_apic_id() -> u32 {
+    super::cpu::cpuid(1, 0).ebx >> 24
+}
+
 /// Enables the local APIC (spurious vector, accept all priorities).
 pub fn init() {
     lapic(LAPIC_TPR).write(0);
@@ -54,6 +59,24 @@ const LAPIC_ICR_HIGH: u64 = 0x310;
 pub fn send_ipi(apic_id: u32, vector: u8) {
     lapic(LAPIC_ICR_HIGH).write(apic_id << 24);
     lapic(LAPIC_ICR_LOW).write(u32::from(vector) | 1 << 14);
+    while lapic(LAPIC_ICR_LOW).read() & (1 << 12) != 0 {
+        core::hint::spin_loop();
+    }
+}
+
+/// Sends INIT (assert) to `apic_id` (SDM vol. 3A 8.4.4.1).
+pub fn send_init(apic_id: u32) {
+    lapic(LAPIC_ICR_HIGH).write(apic_id << 24);
+    lapic(LAPIC_ICR_LOW).write(0x4500);
+    while lapic(LAPIC_ICR_LOW).read() & (1 << 12) != 0 {
+        core::hint::spin_loop();
+    }
+}
+
+/// Sends a STARTUP IPI: the AP starts in real mode at `page << 12`.
+pub fn send_startup(apic_id: u32, page: u8) {
+    lapic(LAPIC_ICR_HIGH).write(apic_id << 24);
+    lapic(LAPIC_ICR_LOW).write(0x4600 | u32::from(page));
     while lapic(LAPIC_ICR_LOW).read() & (1 << 12) != 0 {
         core::hint::spin_loop();
     }

@@ -124,6 +124,7 @@ boot_tsc:
 
     .section .boot.bss, "aw", @nobits
     .balign 4096
+    .global boot_pml4
 boot_pml4:
     .skip 4096
 boot_pdpt_low:

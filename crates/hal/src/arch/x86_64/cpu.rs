@@ -251,9 +251,19 @@ fn enable_fpu_and_features() -> Features {
 pub(crate) fn init_bsp() {
     let f = enable_fpu_and_features();
     FEATURES.set(f);
-    super::gdt::init();
+    super::gdt::init(0, super::stack::IST_STACK.top());
     super::idt::init();
-    super::percpu::init_bsp();
+    super::idt::load();
+    super::percpu::init(0);
+    super::user::init_syscall_msrs();
+}
+
+/// Per-CPU set-up of an application processor (same features as the BSP).
+pub(crate) fn init_ap(cpu: usize, ist_top: u64) {
+    let _ = enable_fpu_and_features();
+    super::gdt::init(cpu, ist_top);
+    super::idt::load();
+    super::percpu::init(cpu);
     super::user::init_syscall_msrs();
 }
 

@@ -33,11 +33,12 @@ struct Tables {
     tss: UnsafeCell<Tss>,
 }
 
-// SAFETY: written during single-threaded boot, then only RSP0 is updated by
-// the one CPU that owns it (with interrupts off).
+// SAFETY: each CPU's tables are written by that CPU only: at its
+// bring-up, then RSP0 before entering user mode (with interrupts off).
 unsafe impl Sync for Tables {}
 
-static TABLES: Tables = Tables {
+#[allow(clippy::declare_interior_mutable_const)]
+const TABLES_INIT: Tables = Tables {
     gdt: UnsafeCell::new([
         0,
         0x00af_9a00_0000_ffff, // kernel code 64
@@ -58,14 +59,18 @@ static TABLES: Tables = Tables {
     }),
 };
 
+static TABLES: [Tables; super::percpu::MAX_CPUS] = [TABLES_INIT; super::percpu::MAX_CPUS];
+
 #[repr(C, packed)]
 struct Pointer {
     limit: u16,
     base: u64,
 }
 
-pub(crate) fn init() {
-    let tss_addr = TABLES.tss.get() as u64;
+/// Loads CPU `cpu`'s GDT and TSS; `ist_top` is its double-fault stack.
+pub(crate) fn init(cpu: usize, ist_top: u64) {
+    let t = &TABLES[cpu];
+    let tss_addr = t.tss.get() as u64;
     let limit = (core::mem::size_of::<Tss>() - 1) as u64;
     let low = (limit & 0xffff)
         | ((tss_addr & 0xff_ffff) << 16)
@@ -73,16 +78,16 @@ pub(crate) fn init() {
         | (((limit >> 16) & 0xf) << 48)
         | (((tss_addr >> 24) & 0xff) << 56);
     let high = tss_addr >> 32;
-    // SAFETY: single-threaded boot; nothing else references the tables yet.
+    // SAFETY: only CPU `cpu` touches its tables, and it is not using them yet.
     unsafe {
-        let gdt = &mut *TABLES.gdt.get();
+        let gdt = &mut *t.gdt.get();
         gdt[5] = low;
         gdt[6] = high;
-        (*TABLES.tss.get()).ist[0] = super::stack::IST_STACK.top();
+        (*t.tss.get()).ist[0] = ist_top;
     }
     let ptr = Pointer {
         limit: (core::mem::size_of::<[u64; 7]>() - 1) as u16,
-        base: TABLES.gdt.get() as u64,
+        base: t.gdt.get() as u64,
     };
     // SAFETY: the GDT is static and valid; reloading CS via a far return and
     // the data segments with valid selectors keeps the kernel running.
@@ -112,7 +117,7 @@ pub(crate) fn set_rsp0(rsp0: u64) {
     // SAFETY: only the owning CPU writes its TSS, with interrupts disabled
     // (called right before entering user mode).
     unsafe {
-        let tss = TABLES.tss.get();
+        let tss = TABLES[super::percpu::cpu_id()].tss.get();
         core::ptr::addr_of_mut!((*tss).rsp).write_unaligned([rsp0, 0, 0]);
     }
 }

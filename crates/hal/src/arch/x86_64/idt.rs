@@ -156,6 +156,10 @@ pub(crate) fn init() {
             | (((handler >> 16) & 0xffff) << 48);
         entry[1] = handler >> 32;
     }
+}
+
+/// Loads the (shared) IDT on the calling CPU.
+pub(crate) fn load() {
     #[repr(C, packed)]
     struct Pointer {
         limit: u16,

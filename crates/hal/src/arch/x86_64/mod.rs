@@ -11,6 +11,7 @@ pub(crate) mod io;
 pub(crate) mod paging;
 pub(crate) mod percpu;
 pub(crate) mod phys;
+pub(crate) mod smp;
 pub(crate) mod stack;
 pub(crate) mod user;
 pub(crate) mod usercopy;

@@ -291,8 +291,11 @@ impl PageTable {
         }
     }
 
-    /// Switches this CPU to this address space.
+    /// Switches this CPU to this address space (no-op if it is current).
     pub fn activate(&self) {
+        if self.is_active() {
+            return;
+        }
         // SAFETY: every PageTable the kernel activates shares the kernel half
         // (share_kernel_half) or was built by the kernel to map itself, so the
         // running code, stack and data stay mapped.
@@ -307,4 +310,9 @@ impl PageTable {
             root: super::cpu::read_cr3() & ADDR_MASK,
         }
     }
+}
+
+/// Physical address of the page table this CPU runs on.
+pub fn current_root() -> u64 {
+    super::cpu::read_cr3() & ADDR_MASK
 }
