@@ -1,18 +1,23 @@
-//! The command line: `oxv run [OPTIONS] PROGRAM [ARGS]...` and `oxv --version`.
+//! The command line: `oxv run [OPTIONS] PROGRAM|IMAGE [ARGS]...`,
+//! `oxv build`, `oxv ls` and `oxv --version`.
 //!
-//! Parsing is clap (derive); the value parsers for sizes, durations and
-//! `KEY=VALUE` pairs are plain functions with unit tests. [`main`] is what
-//! the `oxv` binary calls: it parses, runs ([`crate::run`]) and turns the
+//! Parsing is clap (derive); the value parsers for sizes, durations,
+//! `KEY=VALUE` pairs, `HOST:GUEST` and `PATH[:SIZE]` are plain functions
+//! with unit tests. [`main`] is what the `oxv` binary calls: it parses,
+//! runs ([`crate::run`], [`build_command`], [`ls_command`]) and turns the
 //! outcome into messages on stderr and an exit code.
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{AccelChoice, Machine, MemSize, RunConfig};
-use crate::{bootchart, run, Stdio};
+use crate::error::Error;
+use crate::image::{self, AddSpec, ImageInputs, ProgramInput, RunInfo};
+use crate::{bootchart, launch, ls, manifest, program, run, Stdio};
 
 const EXIT_CODES_HELP: &str = "\
 Exit status:
@@ -27,7 +32,14 @@ Exit status:
 
 Environment:
   OXV_QEMU     QEMU binary to use (default: qemu-system-x86_64 from PATH)
-  OXV_KERNEL   boot this kernel ELF instead of the embedded one (kernel development)";
+  OXV_KERNEL   boot this kernel ELF instead of the embedded one (kernel development)
+  OXV_ROOT_IMAGE=1
+               boot a plain PROGRAM from a root image too (as --add and images do)
+  OXV_ROOT_IMAGE_INLINE_MAX
+               largest root image (bytes) passed in memory rather than as a
+               virtio block device (default 4 MiB, at most 1/16 of --mem)
+  OXV_IMAGE_CACHE_MAX
+               size limit of the image cache in bytes (default 2 GiB)";
 
 /// oxv: run one unmodified static Linux x86-64 program in its own unikernel VM.
 #[derive(Debug, Parser)]
@@ -44,9 +56,69 @@ pub enum Command {
     /// Boot a VM that runs PROGRAM with ARGS, relay its stdin/stdout/stderr and exit with its status.
     #[command(
         after_help = EXIT_CODES_HELP,
-        override_usage = "oxv run [OPTIONS] PROGRAM [ARGS]..."
+        override_usage = "oxv run [OPTIONS] PROGRAM|IMAGE [ARGS]..."
     )]
     Run(RunArgs),
+    /// Build a root image: PROGRAM (or a manifest's) plus files and directory trees.
+    #[command(
+        override_usage = "oxv build [PROGRAM] [--manifest FILE.toml] [--add HOST:GUEST]... \
+                                [--dir ROOT] -o IMAGE"
+    )]
+    Build(BuildArgs),
+    /// List a directory (or one entry) of an image like ls -l.
+    Ls(LsArgs),
+}
+
+/// Options of `oxv build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The program (host path); it goes to /<file name> unless --exec says otherwise.
+    #[arg(value_name = "PROGRAM")]
+    pub program: Option<PathBuf>,
+
+    /// The image file to write.
+    #[arg(short = 'o', long = "output", value_name = "IMAGE", required = true)]
+    pub output: PathBuf,
+
+    /// TOML manifest: program, exec, args, env, cwd, dir, [[add]] host/guest entries.
+    #[arg(long, value_name = "FILE.toml")]
+    pub manifest: Option<PathBuf>,
+
+    /// Add a host file or directory tree at an absolute guest path (repeatable).
+    #[arg(long = "add", value_name = "HOST:GUEST", value_parser = image::parse_add)]
+    pub adds: Vec<AddSpec>,
+
+    /// Make the image from a whole host directory (its root is the image root).
+    #[arg(long, value_name = "ROOT")]
+    pub dir: Option<PathBuf>,
+
+    /// Guest path of the program (default /<file name of PROGRAM>); with --dir
+    /// and no PROGRAM, names a program inside the tree.
+    #[arg(long, value_name = "GUEST")]
+    pub exec: Option<String>,
+
+    /// Block size: a power of two from 4K to 1M (default 32K).
+    #[arg(long, value_name = "SIZE", value_parser = parse_block_size)]
+    pub block_size: Option<u32>,
+
+    /// Compress with fast LZ4 instead of LZ4 HC (bigger image, quicker build).
+    #[arg(long)]
+    pub fast: bool,
+
+    /// Keep host file owners (default: everything belongs to root).
+    #[arg(long)]
+    pub keep_owner: bool,
+}
+
+/// Options of `oxv ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// The image file.
+    #[arg(value_name = "IMAGE")]
+    pub image: PathBuf,
+    /// Path inside the image.
+    #[arg(value_name = "PATH", default_value = "/")]
+    pub path: String,
 }
 
 /// Options of `oxv run`.
@@ -90,7 +162,23 @@ pub struct RunArgs {
     #[arg(long)]
     pub bootchart: bool,
 
-    /// The program (a host path to a static x86-64 ELF), then its arguments.
+    /// Add a host file or directory tree to the root file system at an
+    /// absolute guest path (repeatable); the program then boots from a root
+    /// image, cached by content.
+    #[arg(long = "add", value_name = "HOST:GUEST", value_parser = image::parse_add)]
+    pub adds: Vec<AddSpec>,
+
+    /// Mount a RAM file system at PATH, optionally limited to SIZE (e.g. 16M)
+    /// (repeatable). /tmp always gets one.
+    #[arg(long = "tmpfs", value_name = "PATH[:SIZE]", value_parser = parse_tmpfs)]
+    pub tmpfs: Vec<(String, Option<u64>)>,
+
+    /// Working directory of the program (default /, or the image's).
+    #[arg(long, value_name = "PATH", value_parser = parse_guest_dir)]
+    pub cwd: Option<String>,
+
+    /// The program (a host path to a static x86-64 ELF) or an image made by
+    /// oxv build, then the arguments (for an image: replacing its stored ones).
     /// Everything after PROGRAM is passed to it verbatim, even if it looks like an option.
     #[arg(value_name = "PROGRAM [ARGS]", required = true, num_args = 1..,
           trailing_var_arg = true, allow_hyphen_values = true,
@@ -115,6 +203,10 @@ impl RunArgs {
             verbose: self.verbose,
             bootchart: self.bootchart,
             qemu: None,
+            adds: self.adds,
+            tmpfs: self.tmpfs,
+            cwd: self.cwd,
+            root_image: None,
         }
     }
 }
@@ -200,6 +292,50 @@ pub fn parse_env(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// Parses an image block size: `32K`, `64k`, `1M`, `4096` (bytes).
+pub fn parse_block_size(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid block size {s:?}: expected e.g. 32K"))?;
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        _ => return Err(format!("invalid block size {s:?}: unknown unit {unit:?}")),
+    };
+    let bytes = n
+        .checked_shl(shift)
+        .filter(|b| b >> shift == n)
+        .unwrap_or(0);
+    if !bytes.is_power_of_two() || !(4096..=(1 << 20)).contains(&bytes) {
+        return Err(format!(
+            "invalid block size {s:?}: must be a power of two from 4K to 1M"
+        ));
+    }
+    Ok(bytes as u32)
+}
+
+/// Parses `--tmpfs PATH[:SIZE]` (SIZE as for `--mem`).
+pub fn parse_tmpfs(s: &str) -> Result<(String, Option<u64>), String> {
+    let (path, size) = match s.rsplit_once(':') {
+        Some((p, sz)) => (
+            p,
+            Some(parse_size(sz).map_err(|e| format!("--tmpfs {s}: {e}"))?.0),
+        ),
+        None => (s, None),
+    };
+    let path = image::normalize_guest(path, false).map_err(|e| format!("--tmpfs {s}: {e}"))?;
+    Ok((path, size))
+}
+
+/// Parses an absolute guest directory (`--cwd`).
+pub fn parse_guest_dir(s: &str) -> Result<String, String> {
+    image::normalize_guest(s, true)
+}
+
 /// Formats a duration the way `--timeout` accepts it, for messages.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
@@ -234,9 +370,126 @@ where
             return e.exit_code();
         }
     };
-    match cli.command {
-        Command::Run(args) => run_command(args.into_config()),
+    let result = match cli.command {
+        Command::Run(args) => return run_command(args.into_config()),
+        Command::Build(args) => build_command(args),
+        Command::Ls(args) => ls_command(&args),
+    };
+    match result {
+        Ok(text) => {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            0
+        }
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "oxv: {e}");
+            e.exit_code()
+        }
     }
+}
+
+/// `oxv build`: builds the image and returns the summary line.
+pub fn build_command(args: BuildArgs) -> Result<String, Error> {
+    let m = match &args.manifest {
+        Some(p) => manifest::load(p)?,
+        None => manifest::Manifest::default(),
+    };
+    let program = args.program.clone().or(m.program.clone());
+    let dir = args.dir.clone().or(m.dir.clone());
+    let exec = args.exec.clone().or(m.exec.clone()).or_else(|| {
+        program
+            .as_ref()
+            .map(|p| String::from_utf8_lossy(&launch::exec_path(p)).into_owned())
+    });
+    if program.is_none() && dir.is_none() && m.adds.is_empty() && args.adds.is_empty() {
+        return Err(Error::Manifest(
+            "nothing to put in the image: give PROGRAM, --manifest, --add or --dir".into(),
+        ));
+    }
+    let mut warnings = String::new();
+    let program = match &program {
+        Some(p) => {
+            let guest = exec.clone().unwrap_or_default();
+            let input = ProgramInput::read(p, &guest)?;
+            if let Err(reason) = program::check_elf(&input.bytes) {
+                warnings.push_str(&format!("oxv: warning: {}: {reason}\n", p.display()));
+            }
+            Some(input)
+        }
+        None => None,
+    };
+    let run = exec.clone().map(|exec| RunInfo {
+        exec,
+        args: m.args.clone(),
+        cwd: m.cwd.clone(),
+        env: m.env.iter().cloned().collect(),
+    });
+    let mut inputs = ImageInputs {
+        dir,
+        program,
+        adds: m.adds.iter().chain(&args.adds).cloned().collect(),
+        run,
+        block_size: args.block_size,
+        fast: args.fast,
+        keep_owner: args.keep_owner,
+    };
+    inputs.validate()?;
+    let start = std::time::Instant::now();
+    let stats = image::build_image(&inputs, &args.output, true)?;
+    let secs = start.elapsed().as_secs_f64();
+    let out = args.output.display().to_string();
+    if let Some(run) = &inputs.run {
+        // The program must be in the image (it may come from --dir or --add).
+        let r = image::open_image(&args.output)?;
+        let found = r.lookup_path(run.exec.as_bytes()).ok().flatten().is_some();
+        if !found {
+            let _ = std::fs::remove_file(&args.output);
+            return Err(Error::Manifest(format!(
+                "exec {}: not in the image (nothing added there); {out} not written",
+                run.exec
+            )));
+        }
+    } else {
+        warnings.push_str("oxv: warning: the image names no program (give PROGRAM or --exec); oxv run cannot start it\n");
+    }
+    let _ = std::io::stderr().write_all(warnings.as_bytes());
+    Ok(format!(
+        "{out}: {} ({} bytes), {} inodes; {} of file data, {:.1}% of it ({} blocks, {} holes, {} shared); {:.2}s\n",
+        human(stats.image_len),
+        stats.image_len,
+        stats.inodes,
+        human(stats.file_bytes),
+        stats.ratio() * 100.0,
+        stats.blocks,
+        stats.holes,
+        stats.shared_blocks,
+        secs
+    ))
+}
+
+/// `1.5 MiB`-style sizes.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// `oxv ls`: the listing.
+pub fn ls_command(args: &LsArgs) -> Result<String, Error> {
+    let display = args.image.display().to_string();
+    if !args.image.exists() {
+        return Err(Error::NotFound { path: display });
+    }
+    let r = image::open_image(&args.image)?;
+    ls::list(&r, &display, &args.path)
 }
 
 fn run_command(cfg: RunConfig) -> i32 {
@@ -266,7 +519,9 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<RunConfig, clap::Error> {
         let cli = Cli::try_parse_from(std::iter::once("oxv").chain(args.iter().copied()))?;
-        let Command::Run(r) = cli.command;
+        let Command::Run(r) = cli.command else {
+            panic!("not a run command: {args:?}")
+        };
         Ok(r.into_config())
     }
 
@@ -406,7 +661,9 @@ mod tests {
             raw.to_owned(),
         ])
         .unwrap();
-        let Command::Run(r) = cli.command;
+        let Command::Run(r) = cli.command else {
+            panic!()
+        };
         assert_eq!(r.into_config().args, vec![raw.to_owned()]);
     }
 

@@ -8,6 +8,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::image::AddSpec;
+
 /// Which accelerator QEMU uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum AccelChoice {
@@ -93,6 +95,15 @@ pub struct RunConfig {
     pub bootchart: bool,
     /// QEMU binary; `None` means `OXV_QEMU`, else `qemu-system-x86_64` from `PATH`.
     pub qemu: Option<PathBuf>,
+    /// Host files and trees added to the root image (`--add HOST:GUEST`).
+    pub adds: Vec<AddSpec>,
+    /// RAM file systems (`--tmpfs PATH[:SIZE]`): guest path and size in bytes.
+    pub tmpfs: Vec<(String, Option<u64>)>,
+    /// Working directory of the program (`--cwd`).
+    pub cwd: Option<String>,
+    /// Boot a root image even for a plain program: `None` follows
+    /// `OXV_ROOT_IMAGE=1`. An image file, or `--add`, always boots one.
+    pub root_image: Option<bool>,
 }
 
 impl RunConfig {
@@ -110,6 +121,10 @@ impl RunConfig {
             verbose: false,
             bootchart: false,
             qemu: None,
+            adds: Vec::new(),
+            tmpfs: Vec::new(),
+            cwd: None,
+            root_image: None,
         }
     }
 

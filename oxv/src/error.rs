@@ -9,7 +9,7 @@
 use std::fmt;
 use std::io;
 
-use oxv_abi::exit::{EXIT_BAD_PROGRAM, EXIT_HOST_FAILURE, EXIT_NOT_FOUND};
+use oxv_abi::exit::{EXIT_BAD_PROGRAM, EXIT_HOST_FAILURE, EXIT_NOT_FOUND, EXIT_USAGE};
 
 use crate::qemu::QemuOrigin;
 
@@ -55,6 +55,12 @@ pub enum Error {
     Protocol(String),
     /// The launch record could not be built (exit 125).
     Launch(String),
+    /// A manifest, `--add`, `--dir` or other image input is wrong: a
+    /// missing host file, a relative or duplicate guest path, a TOML error
+    /// (exit 2). The message names the offending entry.
+    Manifest(String),
+    /// An image could not be written (exit 125).
+    Image(String),
     /// A host I/O operation failed (exit 125).
     Io {
         /// What we were doing.
@@ -70,10 +76,12 @@ impl Error {
         match self {
             Error::NotFound { .. } => EXIT_NOT_FOUND,
             Error::NotRunnable { .. } | Error::BadProgram { .. } => EXIT_BAD_PROGRAM,
+            Error::Manifest(_) => EXIT_USAGE,
             Error::QemuNotFound { .. }
             | Error::VmDied { .. }
             | Error::Protocol(_)
             | Error::Launch(_)
+            | Error::Image(_)
             | Error::Io { .. } => EXIT_HOST_FAILURE,
         }
     }
@@ -113,6 +121,8 @@ impl fmt::Display for Error {
             }
             Error::Protocol(msg) => write!(f, "console protocol error: {msg}"),
             Error::Launch(msg) => write!(f, "cannot build the launch record: {msg}"),
+            Error::Manifest(msg) => f.write_str(msg),
+            Error::Image(msg) => write!(f, "cannot build the image: {msg}"),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
         }
     }

@@ -80,7 +80,7 @@ pub fn kernel_file() -> Result<KernelFile, Error> {
 }
 
 /// Candidate cache directories, best first.
-fn cache_dirs() -> Vec<PathBuf> {
+pub(crate) fn cache_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
         dirs.push(PathBuf::from(x).join("oxv"));

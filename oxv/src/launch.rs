@@ -16,8 +16,9 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use oxv_abi::launch::encode::{encode, LaunchSpec};
+pub use oxv_abi::launch::FLAG_ROOT_IMAGE;
 use oxv_abi::launch::{
-    FLAG_BOOTCHART, FLAG_STDERR_TTY, FLAG_STDIN_TTY, FLAG_STDOUT_TTY, FLAG_VERBOSE,
+    options, FLAG_BOOTCHART, FLAG_STDERR_TTY, FLAG_STDIN_TTY, FLAG_STDOUT_TTY, FLAG_VERBOSE,
 };
 
 use crate::config::RunConfig;
@@ -151,30 +152,84 @@ impl HostInputs {
     }
 }
 
+/// What a launch record boots, beyond what [`RunConfig`] says.
+#[derive(Debug, Clone, Default)]
+pub struct Boot<'a> {
+    /// Flags on top of the terminal and `--verbose`/`--bootchart` ones
+    /// ([`FLAG_ROOT_IMAGE`] for an image).
+    pub flags: u16,
+    /// Guest path of the program.
+    pub exec_path: Vec<u8>,
+    /// argv, argv[0] included.
+    pub argv: Vec<Vec<u8>>,
+    /// Environment from the image, applied before `--env`.
+    pub env: Vec<(String, String)>,
+    /// Working directory from the image (`--cwd` wins).
+    pub cwd: Option<String>,
+    /// The program area: the program's ELF bytes, the image, or empty
+    /// (the image is on the first virtio block device).
+    pub program: &'a [u8],
+}
+
+impl<'a> Boot<'a> {
+    /// A plain program run: exec path `/` + file name, argv[0] as typed.
+    pub fn program(cfg: &RunConfig, program: &'a [u8]) -> Self {
+        Boot {
+            flags: 0,
+            exec_path: exec_path(&cfg.program),
+            argv: std::iter::once(cfg.program.as_os_str().as_bytes().to_vec())
+                .chain(cfg.args.iter().map(|a| a.as_bytes().to_vec()))
+                .collect(),
+            env: Vec::new(),
+            cwd: None,
+            program,
+        }
+    }
+}
+
+/// Kernel option strings for `cfg` (`cwd=`, `tmpfs=`), with `cwd` as the
+/// default working directory.
+pub fn kernel_options(cfg: &RunConfig, cwd: Option<&str>) -> Vec<String> {
+    let mut o = Vec::new();
+    if let Some(c) = cfg.cwd.as_deref().or(cwd) {
+        o.push(format!("{}={c}", options::CWD));
+    }
+    for (path, size) in &cfg.tmpfs {
+        match size {
+            Some(n) => o.push(format!("{}={path}:{n}", options::TMPFS)),
+            None => o.push(format!("{}={path}", options::TMPFS)),
+        }
+    }
+    o
+}
+
 /// Encodes the launch record for `cfg` and the checked program bytes.
 pub fn build(cfg: &RunConfig, program: &[u8], host: &HostInputs) -> Result<Vec<u8>, Error> {
-    let mut flags = host.terminal.flags();
+    build_boot(cfg, &Boot::program(cfg, program), host)
+}
+
+/// Encodes the launch record for `cfg` booting `boot`.
+pub fn build_boot(cfg: &RunConfig, boot: &Boot<'_>, host: &HostInputs) -> Result<Vec<u8>, Error> {
+    let mut flags = host.terminal.flags() | boot.flags;
     if cfg.verbose {
         flags |= FLAG_VERBOSE;
     }
     if cfg.bootchart {
         flags |= FLAG_BOOTCHART;
     }
-    let exec = exec_path(&cfg.program);
-    let env = environment(&host.terminal, &cfg.env);
-    let argv: Vec<&[u8]> = std::iter::once(cfg.program.as_os_str().as_bytes())
-        .chain(cfg.args.iter().map(|a| a.as_bytes()))
-        .collect();
+    let overrides: Vec<(String, String)> = boot.env.iter().chain(&cfg.env).cloned().collect();
+    let env = environment(&host.terminal, &overrides);
+    let opts = kernel_options(cfg, boot.cwd.as_deref());
     let spec = LaunchSpec {
         flags,
-        exec_path: &exec,
-        argv,
+        exec_path: &boot.exec_path,
+        argv: boot.argv.iter().map(Vec::as_slice).collect(),
         envp: env.iter().map(|s| s.as_bytes()).collect(),
         wall_clock_ns: host.wall_clock_ns,
         entropy: host.entropy,
         winsize: host.terminal.winsize,
-        options: Vec::new(),
-        program,
+        options: opts.iter().map(|s| s.as_bytes()).collect(),
+        program: boot.program,
     };
     encode(&spec).map_err(|e| Error::Launch(e.to_string()))
 }
@@ -279,6 +334,39 @@ mod tests {
         assert_eq!(r.winsize, (40, 120));
         assert!(r.has(FLAG_VERBOSE) && r.has(FLAG_BOOTCHART));
         assert!(r.has(FLAG_STDIN_TTY) && !r.has(FLAG_STDOUT_TTY) && r.has(FLAG_STDERR_TTY));
+    }
+
+    #[test]
+    fn image_boot_record() {
+        let mut cfg = RunConfig::new("app.rofs");
+        cfg.env = vec![("B".into(), "cli".into())];
+        cfg.tmpfs = vec![("/tmp".into(), None), ("/run".into(), Some(1 << 20))];
+        let boot = Boot {
+            flags: FLAG_ROOT_IMAGE,
+            exec_path: b"/usr/bin/app".to_vec(),
+            argv: vec![b"/usr/bin/app".to_vec(), b"-x".to_vec()],
+            env: vec![("A".into(), "img".into()), ("B".into(), "img".into())],
+            cwd: Some("/srv".into()),
+            program: b"OXVROFS\0...",
+        };
+        let rec = build_boot(&cfg, &boot, &host(Terminal::none())).unwrap();
+        let r = LaunchRecord::decode(&rec).unwrap();
+        assert!(r.has(FLAG_ROOT_IMAGE));
+        assert_eq!(r.exec_path(), b"/usr/bin/app");
+        assert_eq!(
+            r.argv().collect::<Vec<_>>(),
+            vec![&b"/usr/bin/app"[..], b"-x"]
+        );
+        let envp: Vec<_> = r.envp().collect();
+        assert_eq!(envp[2..], [&b"A=img"[..], b"B=cli"]);
+        assert_eq!(
+            r.options().collect::<Vec<_>>(),
+            vec![&b"cwd=/srv"[..], b"tmpfs=/tmp", b"tmpfs=/run:1048576"]
+        );
+        assert_eq!(r.program, b"OXVROFS\0...");
+        // --cwd wins over the image's.
+        cfg.cwd = Some("/".into());
+        assert_eq!(kernel_options(&cfg, Some("/srv"))[0], "cwd=/");
     }
 
     #[test]

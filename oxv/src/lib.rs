@@ -19,7 +19,8 @@
 //! record), [`accel`] (KVM or TCG), [`qemu`] (the command line),
 //! [`console`] (demultiplexing the serial console, how a run ended),
 //! [`stdin`] (forwarding stdin), [`bootchart`] (`--bootchart`), [`vm`]
-//! (running it all) and [`error`].
+//! (running it all), [`root`] (program bytes or a root image), [`image`] (root images: inputs, cache, building),
+//! [`manifest`] (`oxv build --manifest`), [`ls`] (`oxv ls`) and [`error`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -29,10 +30,14 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod error;
+pub mod image;
 pub mod kernel;
 pub mod launch;
+pub mod ls;
+pub mod manifest;
 pub mod program;
 pub mod qemu;
+pub mod root;
 pub mod stdin;
 pub mod vm;
 

@@ -51,11 +51,13 @@ where
     W: Write + Send + 'static,
 {
     // If the thread cannot be created the guest simply never sees stdin data.
-    let _ = thread::Builder::new().name("oxv-stdin".into()).spawn(move || {
-        if ready.recv().is_ok() {
-            forward(input, vm);
-        }
-    });
+    let _ = thread::Builder::new()
+        .name("oxv-stdin".into())
+        .spawn(move || {
+            if ready.recv().is_ok() {
+                forward(input, vm);
+            }
+        });
 }
 
 #[cfg(test)]

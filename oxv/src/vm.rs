@@ -28,7 +28,8 @@ use crate::error::Error;
 use crate::kernel::{self, Symbolizer};
 use crate::launch::{self, HostInputs, Terminal};
 use crate::qemu::{self, QemuSpec};
-use crate::{accel, program, stdin};
+use crate::root::{self, Placement, Root};
+use crate::{accel, stdin};
 
 /// How long QEMU may take to exit after the guest sent its exit record.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
@@ -200,12 +201,42 @@ enum Event {
 /// end, including `--timeout`, is an `Ok(Report)` whose
 /// [`Ending::exit_code`] is what `oxv run` exits with.
 pub fn run(cfg: &RunConfig, stdio: Stdio) -> Result<Report, Error> {
-    let program = program::load(&cfg.program)?;
+    let root = root::prepare(cfg)?;
     let kernel_file = kernel::kernel_file()?;
     let accel = accel::resolve(cfg.accel);
     let host = HostInputs::now(stdio.terminal.clone())?;
-    let record = launch::build(cfg, &program.bytes, &host)?;
-    drop(program);
+    let mut root_note = None;
+    let (record, root_drive) = match &root {
+        Root::Program(bytes) => (launch::build(cfg, bytes, &host)?, None),
+        Root::Image(img) => {
+            let place = root::placement(img.len, cfg.mem);
+            let bytes = match place {
+                Placement::Memory => std::fs::read(img.file.path())
+                    .map_err(|e| Error::io(img.file.path().display().to_string(), e))?,
+                Placement::BlockDevice => Vec::new(),
+            };
+            let boot = launch::Boot {
+                flags: launch::FLAG_ROOT_IMAGE,
+                exec_path: img.exec.clone(),
+                argv: img.argv.clone(),
+                env: img.env.clone(),
+                cwd: img.cwd.clone(),
+                program: &bytes,
+            };
+            root_note = Some(format!(
+                "oxv: root image {} ({} bytes, {}, {})\n",
+                img.file.path().display(),
+                img.len,
+                match place {
+                    Placement::Memory => "in memory",
+                    Placement::BlockDevice => "virtio-blk",
+                },
+                if img.built { "built now" } else { "cached" }
+            ));
+            let drive = (place == Placement::BlockDevice).then(|| img.file.path().to_path_buf());
+            (launch::build_boot(cfg, &boot, &host)?, drive)
+        }
+    };
     let launch_file = launch::write_temp(&record)?;
     drop(record);
 
@@ -218,6 +249,7 @@ pub fn run(cfg: &RunConfig, stdio: Stdio) -> Result<Report, Error> {
         kernel: kernel_file.path().to_path_buf(),
         initrd: launch_file.to_path_buf(),
         q35_bios: q35_bios.clone(),
+        root_drive,
     };
     let (binary, origin) = qemu::binary(cfg.qemu.as_deref());
     let args = spec.args();
@@ -230,7 +262,8 @@ pub fn run(cfg: &RunConfig, stdio: Stdio) -> Result<Report, Error> {
     } = stdio;
     let mut stderr = Shared(Arc::new(Mutex::new(stderr)));
     if cfg.verbose {
-        let mut msg = format!("oxv: {}\n", qemu::display_command(&binary, &args));
+        let mut msg = root_note.unwrap_or_default();
+        msg.push_str(&format!("oxv: {}\n", qemu::display_command(&binary, &args)));
         if cfg.machine == Machine::Q35 && q35_bios.is_none() {
             msg.push_str(&format!(
                 "oxv: {} not found; q35 boots with QEMU's default firmware (slow)\n",
@@ -357,6 +390,7 @@ pub fn run(cfg: &RunConfig, stdio: Stdio) -> Result<Report, Error> {
         String::new()
     };
     drop(launch_file);
+    drop(root);
 
     let qemu_command: Vec<OsString> = std::iter::once(binary).chain(args).collect();
     let (result, out) = done.unwrap_or_else(|| (Ok(()), DemuxOutput::default()));
