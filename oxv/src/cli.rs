@@ -453,12 +453,12 @@ pub fn build_command(args: BuildArgs) -> Result<String, Error> {
     }
     let _ = std::io::stderr().write_all(warnings.as_bytes());
     Ok(format!(
-        "{out}: {} ({} bytes), {} inodes; {} of file data, {:.1}% of it ({} blocks, {} holes, {} shared); {:.2}s\n",
+        "{out}: {} image ({} bytes) from {} of file data ({:.1}%); {} inodes, {} blocks ({} holes, {} shared); built in {:.2}s\n",
         human(stats.image_len),
         stats.image_len,
-        stats.inodes,
         human(stats.file_bytes),
         stats.ratio() * 100.0,
+        stats.inodes,
         stats.blocks,
         stats.holes,
         stats.shared_blocks,
@@ -487,6 +487,12 @@ pub fn ls_command(args: &LsArgs) -> Result<String, Error> {
     let display = args.image.display().to_string();
     if !args.image.exists() {
         return Err(Error::NotFound { path: display });
+    }
+    if !image::is_image(&args.image) {
+        return Err(Error::NotRunnable {
+            path: display,
+            reason: "not an oxv image".into(),
+        });
     }
     let r = image::open_image(&args.image)?;
     ls::list(&r, &display, &args.path)
@@ -709,6 +715,146 @@ mod tests {
         assert_eq!(main(["oxv", "run", "/"]), 126);
         assert_eq!(main(["oxv", "run", "--cpus", "x", "p"]), 2);
         assert_eq!(main(["oxv", "--version"]), 0);
+    }
+
+    #[test]
+    fn run_image_options() {
+        let c = parse(&[
+            "run",
+            "--add",
+            "site:/srv/site",
+            "--add",
+            "/etc/hosts:/etc/hosts",
+            "--tmpfs",
+            "/tmp",
+            "--tmpfs",
+            "/run:16M",
+            "--cwd",
+            "/srv//",
+            "app.rofs",
+            "--add",
+        ])
+        .unwrap();
+        assert_eq!(c.adds.len(), 2);
+        assert_eq!(c.adds[0].guest, "/srv/site");
+        assert_eq!(c.adds[1].host, std::path::Path::new("/etc/hosts"));
+        assert_eq!(
+            c.tmpfs,
+            vec![
+                ("/tmp".to_owned(), None),
+                ("/run".to_owned(), Some(16 << 20))
+            ]
+        );
+        assert_eq!(c.cwd.as_deref(), Some("/srv"));
+        assert_eq!(c.args, vec![OsString::from("--add")]);
+        for bad in [
+            &["run", "--add", "nocolon", "p"][..],
+            &["run", "--add", "a:relative", "p"],
+            &["run", "--tmpfs", "tmp", "p"],
+            &["run", "--tmpfs", "/tmp:12X", "p"],
+            &["run", "--cwd", "srv", "p"],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+        assert_eq!(parse_block_size("32K"), Ok(32768));
+        assert_eq!(parse_block_size("1M"), Ok(1 << 20));
+        assert_eq!(parse_block_size("4096"), Ok(4096));
+        for bad in ["3K", "2K", "2M", "x", ""] {
+            assert!(parse_block_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn build_and_ls_commands() {
+        let d = tempfile::tempdir().unwrap();
+        let p = |s: &str| d.path().join(s).display().to_string();
+        std::fs::write(
+            d.path().join("prog"),
+            crate::program::tests_support::tiny_elf(None),
+        )
+        .unwrap();
+        std::fs::create_dir(d.path().join("site")).unwrap();
+        std::fs::write(d.path().join("site/index.html"), b"hi").unwrap();
+        std::fs::write(
+            d.path().join("m.toml"),
+            "program = \"prog\"\nargs = [\"-v\"]\n[[add]]\nhost = \"site\"\nguest = \"/srv\"\n",
+        )
+        .unwrap();
+        let img = p("out.rofs");
+        assert_eq!(
+            main(["oxv", "build", "--manifest", &p("m.toml"), "-o", &img]),
+            0
+        );
+        let r = crate::image::open_image(std::path::Path::new(&img)).unwrap();
+        assert!(r.lookup_path(b"/srv/index.html").unwrap().is_some());
+        let info = crate::image::read_run_info(&r, &img).unwrap().unwrap();
+        assert_eq!(
+            (info.exec.as_str(), info.args),
+            ("/prog", Some(vec!["-v".to_owned()]))
+        );
+        let listing = ls_command(&LsArgs {
+            image: img.clone().into(),
+            path: "/srv".into(),
+        })
+        .unwrap();
+        assert!(listing.ends_with(" index.html\n"), "{listing}");
+        assert!(listing.starts_with("-rw-"), "{listing}");
+        assert_eq!(main(["oxv", "ls", &img, "/nope"]), 127);
+        assert_eq!(main(["oxv", "ls", &p("prog")]), 126);
+        // Refused inputs name the entry and exit 2; nothing is written.
+        let bad = p("bad.rofs");
+        std::fs::write(
+            d.path().join("bad.toml"),
+            "[[add]]\nhost = \"missing\"\nguest = \"/x\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            main(["oxv", "build", "--manifest", &p("bad.toml"), "-o", &bad]),
+            2
+        );
+        assert_eq!(
+            main([
+                "oxv",
+                "build",
+                &p("prog"),
+                "--add",
+                &format!("{}:/prog", p("site")),
+                "-o",
+                &bad
+            ]),
+            2
+        );
+        assert_eq!(
+            main([
+                "oxv",
+                "build",
+                "--dir",
+                &p("site"),
+                "--exec",
+                "/nothere",
+                "-o",
+                &bad
+            ]),
+            2
+        );
+        assert_eq!(main(["oxv", "build", "-o", &bad]), 2);
+        assert!(!std::path::Path::new(&bad).exists());
+        // --dir with --exec naming a file inside the tree.
+        assert_eq!(
+            main([
+                "oxv",
+                "build",
+                "--dir",
+                &p("site"),
+                "--exec",
+                "/index.html",
+                "-o",
+                &bad
+            ]),
+            0
+        );
+        assert_eq!(human(1536), "1.5 KiB");
+        assert_eq!(human(10), "10 B");
     }
 
     #[test]

@@ -284,3 +284,44 @@ mod tests {
         assert!(e.to_string().contains("--add /nonexistent/x:/x"), "{e}");
     }
 }
+
+/// Host-side cost of passing an image in memory versus as a block device
+/// (`cargo test --release -p oxv --lib measure_inline_cost -- --ignored --nocapture`).
+#[cfg(test)]
+mod measure {
+    use super::*;
+    use crate::launch::{self, Boot, HostInputs, Terminal};
+
+    #[test]
+    #[ignore]
+    fn measure_inline_cost() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = RunConfig::new("/x");
+        let host = HostInputs::now(Terminal::none()).unwrap();
+        for mib in [0usize, 1, 2, 4, 8, 16, 32, 64] {
+            let img = d.path().join("img");
+            let data: Vec<u8> = (0..mib << 20).map(|i| (i * 7 + i / 4096) as u8).collect();
+            std::fs::write(&img, &data).unwrap();
+            let mut best = f64::MAX;
+            for _ in 0..7 {
+                let t = std::time::Instant::now();
+                let bytes = std::fs::read(&img).unwrap();
+                let boot = Boot {
+                    flags: launch::FLAG_ROOT_IMAGE,
+                    exec_path: b"/x".to_vec(),
+                    argv: vec![b"/x".to_vec()],
+                    program: &bytes,
+                    ..Default::default()
+                };
+                let rec = launch::build_boot(&cfg, &boot, &host).unwrap();
+                let f = launch::write_temp(&rec).unwrap();
+                best = best.min(t.elapsed().as_secs_f64());
+                drop(f);
+            }
+            println!(
+                "in memory, {mib:2} MiB image: {:.2} ms host-side",
+                best * 1e3
+            );
+        }
+    }
+}

@@ -322,3 +322,61 @@ fn parallel_readers_share_the_cache() {
     assert!(r.shrink(usize::MAX) > 0);
     assert_eq!(r.cache_stats().bytes, 0);
 }
+
+/// Reads every regular file of the image named by `OXV_ROFS_IMAGE` and
+/// prints the throughput (`cargo test --release -p oxv-rofs --test roundtrip
+/// measure -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn measure_read_throughput() {
+    let Ok(path) = std::env::var("OXV_ROFS_IMAGE") else {
+        eprintln!("set OXV_ROFS_IMAGE");
+        return;
+    };
+    let img = std::fs::read(&path).unwrap();
+    for budget in [0usize, 1 << 20] {
+        let r = RofsReader::with_cache_budget(&img[..], budget).unwrap();
+        let t = std::time::Instant::now();
+        let (mut files, mut bytes) = (0u64, 0u64);
+        let mut stack = vec![r.root()];
+        let mut buf = vec![0u8; 1 << 20];
+        while let Some(d) = stack.pop() {
+            for e in r.read_dir(d, 0).unwrap() {
+                let e = e.unwrap();
+                match e.kind {
+                    FileType::Directory => stack.push(e.ino),
+                    FileType::Regular => {
+                        files += 1;
+                        let mut off = 0;
+                        loop {
+                            let n = r.read_file(e.ino, off, &mut buf).unwrap();
+                            if n == 0 {
+                                break;
+                            }
+                            off += n as u64;
+                        }
+                        bytes += off;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "cache {budget:>8}: {files} files, {bytes} bytes in {:.1} ms = {:.0} MB/s",
+            s * 1e3,
+            bytes as f64 / s / 1e6
+        );
+    }
+}
+
+/// CRC32C throughput (`... measure_crc -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn measure_crc() {
+    let data = Rng::new(5).bytes(16 << 20);
+    let t = std::time::Instant::now();
+    let c = oxv_rofs::crc32c::crc32c(&data);
+    let s = t.elapsed().as_secs_f64();
+    println!("crc32c: {:.0} MB/s ({c:08x})", data.len() as f64 / s / 1e6);
+}
