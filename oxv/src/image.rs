@@ -509,7 +509,7 @@ pub fn cached_image_in(
                 .and_then(|f| f.set_modified(std::time::SystemTime::now()));
             return Ok((ImageFile::Path(path), false));
         }
-        if build_image(inputs, &path, false).is_ok() {
+        if build_image(inputs, &path, true).is_ok() {
             prune_cache(dir, cache_limit(), &path);
             return Ok((ImageFile::Path(path), true));
         }

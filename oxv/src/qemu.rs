@@ -62,9 +62,6 @@ pub struct QemuSpec {
     pub initrd: PathBuf,
     /// Firmware for q35; `None` keeps QEMU's default (SeaBIOS, slow).
     pub q35_bios: Option<PathBuf>,
-    /// A root image attached as a read-only virtio block device
-    /// (`virtio-blk-device` on microvm, `virtio-blk-pci` on q35).
-    pub root_drive: Option<PathBuf>,
 }
 
 impl QemuSpec {
@@ -117,31 +114,6 @@ impl QemuSpec {
         a.push(self.kernel.as_os_str().to_owned());
         a.push("-initrd".into());
         a.push(self.initrd.as_os_str().to_owned());
-        if let Some(img) = &self.root_drive {
-            // QEMU option syntax: a comma inside a value is written twice.
-            let mut drive = OsString::from("file=");
-            drive.push(OsStr::from_bytes(
-                &img.as_os_str()
-                    .as_bytes()
-                    .iter()
-                    .flat_map(|&b| if b == b',' { vec![b','; 2] } else { vec![b] })
-                    .collect::<Vec<u8>>(),
-            ));
-            drive.push(",if=none,format=raw,readonly=on,id=rootfs");
-            a.push("-drive".into());
-            a.push(drive);
-            if self.machine == Machine::Microvm {
-                // QEMU's virtio-mmio transport is legacy (version 1) unless told
-                // otherwise; the kernel speaks virtio 1.x (version 2) only.
-                a.push("-global".into());
-                a.push("virtio-mmio.force-legacy=false".into());
-            }
-            a.push("-device".into());
-            a.push(match self.machine {
-                Machine::Microvm => "virtio-blk-device,drive=rootfs".into(),
-                Machine::Q35 => "virtio-blk-pci,drive=rootfs".into(),
-            });
-        }
         for s in [
             "-device",
             "isa-debug-exit,iobase=0xf4,iosize=0x04",
@@ -151,6 +123,38 @@ impl QemuSpec {
         }
         a
     }
+}
+
+/// QEMU arguments attaching `image` as a read-only virtio block device
+/// (`virtio-blk-device` on microvm, `virtio-blk-pci` on q35), the root
+/// image of a run that does not pass it in memory.
+pub fn root_drive_args(machine: Machine, image: &Path) -> Vec<OsString> {
+    let mut a: Vec<OsString> = Vec::new();
+    // QEMU option syntax: a comma inside a value is written twice.
+    let mut drive = OsString::from("file=");
+    drive.push(OsStr::from_bytes(
+        &image
+            .as_os_str()
+            .as_bytes()
+            .iter()
+            .flat_map(|&b| if b == b',' { vec![b','; 2] } else { vec![b] })
+            .collect::<Vec<u8>>(),
+    ));
+    drive.push(",if=none,format=raw,readonly=on,id=rootfs");
+    a.push("-drive".into());
+    a.push(drive);
+    if machine == Machine::Microvm {
+        // QEMU's virtio-mmio transport is legacy (version 1) unless told
+        // otherwise; the kernel speaks virtio 1.x (version 2) only.
+        a.push("-global".into());
+        a.push("virtio-mmio.force-legacy=false".into());
+    }
+    a.push("-device".into());
+    a.push(match machine {
+        Machine::Microvm => "virtio-blk-device,drive=rootfs".into(),
+        Machine::Q35 => "virtio-blk-pci,drive=rootfs".into(),
+    });
+    a
 }
 
 /// A shell-like rendering of a command line, for `--verbose`.
@@ -185,7 +189,6 @@ mod tests {
             kernel: "/c/k.elf".into(),
             initrd: "/t/launch".into(),
             q35_bios: Some(QBOOT.into()),
-            root_drive: None,
         }
     }
 
@@ -234,22 +237,22 @@ mod tests {
     #[test]
     fn root_image_as_a_virtio_block_device() {
         let with = |machine| {
-            joined(&QemuSpec {
-                root_drive: Some("/c/images/a,b.rofs".into()),
-                ..spec(machine, Accel::Tcg)
-            })
+            let s = spec(machine, Accel::Tcg);
+            let mut args = s.args();
+            args.extend(root_drive_args(machine, Path::new("/c/images/a,b.rofs")));
+            display_command(OsStr::new(QEMU), &args)
         };
         let j = with(Machine::Microvm);
         assert!(
             j.contains(
                 " -drive file=/c/images/a,,b.rofs,if=none,format=raw,readonly=on,id=rootfs \
                  -global virtio-mmio.force-legacy=false \
-                 -device virtio-blk-device,drive=rootfs -device isa-debug-exit"
+                 -device virtio-blk-device,drive=rootfs"
             ),
             "{j}"
         );
         let j = with(Machine::Q35);
-        assert!(j.contains(" -device virtio-blk-pci,drive=rootfs "), "{j}");
+        assert!(j.ends_with(" -device virtio-blk-pci,drive=rootfs"), "{j}");
         assert!(!j.contains("force-legacy"), "{j}");
         assert!(!joined(&spec(Machine::Microvm, Accel::Tcg)).contains("-drive"));
     }

@@ -249,10 +249,12 @@ pub fn run(cfg: &RunConfig, stdio: Stdio) -> Result<Report, Error> {
         kernel: kernel_file.path().to_path_buf(),
         initrd: launch_file.to_path_buf(),
         q35_bios: q35_bios.clone(),
-        root_drive,
     };
     let (binary, origin) = qemu::binary(cfg.qemu.as_deref());
-    let args = spec.args();
+    let mut args = spec.args();
+    if let Some(img) = &root_drive {
+        args.extend(qemu::root_drive_args(cfg.machine, img));
+    }
 
     let Stdio {
         stdin: input,
