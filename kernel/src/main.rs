@@ -11,6 +11,7 @@
 extern crate alloc;
 
 mod drivers;
+mod fs;
 mod linux;
 mod log;
 mod mm;
@@ -140,6 +141,7 @@ fn kmain(info: BootInfo) -> ! {
     let disks = drivers::virtio::probe(drivers::virtio::boot_cmdline(&info));
     klog!("virtio: {} block device(s)", disks.len());
 
+    fs::init(None, rec.option_values(oxv_abi::launch::options::TMPFS));
     let argv: Vec<&[u8]> = rec.argv().collect();
     let envp: Vec<&[u8]> = rec.envp().collect();
     let exe = rec.exec_path();
@@ -156,7 +158,32 @@ fn kmain(info: BootInfo) -> ! {
         rows: rec.winsize.0,
         cols: rec.winsize.1,
     };
-    let proc = Arc::new(Process::new(loaded.aspace, exe.to_vec(), tty));
+    let join = |it: &mut dyn Iterator<Item = &[u8]>| {
+        let mut v = Vec::new();
+        for s in it {
+            v.extend_from_slice(s);
+            v.push(0);
+        }
+        v
+    };
+    let cwd_path = rec.option_values(oxv_abi::launch::options::CWD).next().unwrap_or(b"/").to_vec();
+    let root = fs::vfs().root().clone();
+    let cwd = match fs::vfs().resolver().resolve(&root, &cwd_path, true) {
+        Ok(node) if node.file_type() == oxv_vfs::FileType::Directory => (cwd_path, node),
+        _ => {
+            klog!("cwd {:?} is not a directory; using /", alloc::string::String::from_utf8_lossy(&cwd_path));
+            (b"/".to_vec(), root)
+        }
+    };
+    let spec = linux::process::ProcessSpec {
+        exe: exe.to_vec(),
+        cmdline: join(&mut rec.argv()),
+        environ: join(&mut rec.envp()),
+        cwd,
+        tty,
+        fds: linux::console_file::stdio_fds(&tty),
+    };
+    let proc = Arc::new(Process::new(loaded.aspace, spec));
     linux::process::set_current(proc.clone());
     proc.aspace.lock().activate();
     let stack_at = linux::exec::STACK_TOP - loaded.stack_image.len() as u64;

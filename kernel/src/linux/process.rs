@@ -93,22 +93,40 @@ pub(crate) struct Process {
     next_tid: AtomicU32,
     /// The program's path in the guest (/proc/self/exe, AT_EXECFN).
     pub(crate) exe: Vec<u8>,
+    /// argv and envp as NUL-terminated strings (/proc/self/cmdline, environ).
+    pub(crate) cmdline: Vec<u8>,
+    pub(crate) environ: Vec<u8>,
+    /// Working directory: its path and its inode.
+    pub(crate) cwd: SpinLock<(Vec<u8>, oxv_vfs::InodeRef)>,
     pub(crate) tty: TtyInfo,
     pub(crate) umask: SpinLock<u32>,
 }
 
+/// What a new process starts with.
+pub(crate) struct ProcessSpec {
+    pub(crate) exe: Vec<u8>,
+    pub(crate) cmdline: Vec<u8>,
+    pub(crate) environ: Vec<u8>,
+    pub(crate) cwd: (Vec<u8>, oxv_vfs::InodeRef),
+    pub(crate) tty: TtyInfo,
+    pub(crate) fds: FdTable,
+}
+
 impl Process {
-    pub(crate) fn new(aspace: AddressSpace, exe: Vec<u8>, tty: TtyInfo) -> Self {
+    pub(crate) fn new(aspace: AddressSpace, spec: ProcessSpec) -> Self {
         Self {
             pt_root: aspace.root(),
             aspace: SpinLock::new(aspace),
-            fds: SpinLock::new(FdTable::with_stdio()),
+            fds: SpinLock::new(spec.fds),
             rlimits: SpinLock::new(default_rlimits()),
             signals: SpinLock::new(ProcessSignals::default()),
             threads: SpinLock::new(BTreeMap::new()),
             next_tid: AtomicU32::new(PID),
-            exe,
-            tty,
+            exe: spec.exe,
+            cmdline: spec.cmdline,
+            environ: spec.environ,
+            cwd: SpinLock::new(spec.cwd),
+            tty: spec.tty,
             umask: SpinLock::new(0o022),
         }
     }

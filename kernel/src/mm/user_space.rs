@@ -96,7 +96,6 @@ impl AddressSpace {
     }
 
     /// The area map (for /proc/self/maps, pointer checks).
-    #[allow(dead_code)] // /proc/self/maps comes with the file issue
     pub(crate) fn vmas(&self) -> &VmaMap {
         &self.vmas
     }
@@ -274,7 +273,6 @@ impl AddressSpace {
     }
 
     /// Pages currently backed by frames (resident set).
-    #[allow(dead_code)] // /proc/self/status comes with the file issue
     pub(crate) fn resident_pages(&self) -> usize {
         self.vmas
             .iter()

@@ -122,6 +122,11 @@ pub(crate) fn wait_until(deadline_ns: u64, mut wake: impl FnMut() -> bool) -> bo
     woken
 }
 
+/// Total time CPUs spent halted, in ns (/proc/uptime).
+pub(crate) fn idle_ns() -> u64 {
+    IDLE_NS.load(Ordering::Relaxed)
+}
+
 /// Records time a CPU spent halted.
 pub(crate) fn add_idle(ns: u64) {
     IDLE_NS.fetch_add(ns, Ordering::Relaxed);

@@ -8,6 +8,11 @@ use crate::linux::uaccess::{write_bytes, Out};
 /// minimum supported kernel version).
 pub(crate) const RELEASE: &[u8] = b"6.1.0-oxv";
 
+/// The kernel release string (uname -r, /proc/sys/kernel/osrelease).
+pub(crate) fn release() -> &'static [u8] {
+    RELEASE
+}
+
 pub(super) fn sys_uname(_cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let fields: [&[u8]; 6] = [
         b"Linux",

@@ -1,70 +1,82 @@
-//! File I/O system calls on descriptors: read, write and their vector and
-//! positional forms, close, dup, fcntl, stat, ioctl, poll.
+//! Descriptor I/O: read, write and their vector and positional forms,
+//! lseek, close, dup, fcntl, fstat/statx, ioctl, poll/ppoll/select.
 //!
-//! The only files so far are the console streams (fds 0-2 as the host
-//! wired them: a terminal or a pipe/file). Pipes and terminals cannot seek,
-//! so lseek/pread/pwrite give ESPIPE, as on Linux.
+//! Data moves through a kernel buffer in chunks; a fault on the program's
+//! buffer after some bytes moved returns the count so far, before any EFAULT,
+//! as Linux does.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use oxv_abi::console::GuestChannel;
-use oxv_hal::sync::SpinLock;
-
 use super::{Args, SyscallCx};
-use crate::drivers::console::{self, StdinRead};
 use crate::linux::errno::{Errno, SysResult};
-use crate::linux::fd::{FdEntry, FileKind, OpenFile, Stream, O_ACCMODE, O_NONBLOCK, SETFL_MASK};
-use crate::linux::uaccess::{self, read_bytes, read_cstr, read_iovecs, write_bytes, Out, CHUNK};
+use crate::linux::fd::FdEntry;
+use crate::linux::file::{OpenFile, POLLERR, POLLHUP, POLLNVAL};
+use crate::linux::uaccess::{self, read_bytes, read_iovecs, write_bytes, Out, CHUNK};
 use crate::sched::clock;
 
-const AT_FDCWD: i32 = -100;
-const AT_EMPTY_PATH: u64 = 0x1000;
-const PATH_MAX: usize = 4096;
-
-fn file(cx: &SyscallCx<'_>, fd: u64) -> Result<Arc<OpenFile>, Errno> {
+pub(super) fn file(cx: &SyscallCx<'_>, fd: u64) -> Result<Arc<OpenFile>, Errno> {
     cx.proc.fds.lock().get(fd as i32)
 }
 
-fn is_tty(cx: &SyscallCx<'_>, s: Stream) -> bool {
-    cx.proc.tty.is_tty[s as usize]
-}
-
-/// Reads up to `len` bytes of stdin into user memory at `buf`.
-fn read_stdin(cx: &SyscallCx<'_>, f: &OpenFile, buf: u64, len: usize) -> SysResult {
-    if len == 0 {
-        return Ok(0);
+/// Reads up to `len` bytes into user memory at `buf`, at `pos` or at (and
+/// advancing) the file offset.
+pub(super) fn read_into(cx: &SyscallCx<'_>, of: &OpenFile, buf: u64, len: usize, pos: Option<u64>) -> SysResult {
+    if !of.readable() {
+        return Err(Errno::EBADF);
     }
+    let io = of.io(cx.proc, cx.thread);
+    let seekable = of.file.seekable();
+    if pos.is_some() && !seekable {
+        return Err(Errno::ESPIPE);
+    }
+    let mut done = 0usize;
     let mut k = alloc::vec![0u8; len.min(CHUNK)];
-    let r = loop {
-        match console::stdin_try_read(&mut k) {
-            StdinRead::Data(n) => break n,
-            StdinRead::Eof => break 0,
-            StdinRead::Empty if f.nonblocking() => return Err(Errno::EAGAIN),
-            StdinRead::Empty => {
-                let signalled = || crate::linux::signal::has_deliverable(cx.proc, cx.thread);
-                clock::wait_until(u64::MAX, || console::stdin_ready() || signalled());
-                if !console::stdin_ready() && signalled() {
-                    return Err(Errno::EINTR);
-                }
-            }
+    while done < len {
+        let n = (len - done).min(k.len());
+        let off = match pos {
+            Some(p) => p + done as u64,
+            None if seekable => *of.offset.lock(),
+            None => 0,
+        };
+        let got = match of.file.read(&io, off, &mut k[..n]) {
+            Ok(g) => g,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        if got == 0 {
+            break;
         }
-    };
-    write_bytes(buf, &k[..r])?;
-    Ok(r)
-}
-
-fn channel(s: Stream) -> GuestChannel {
-    if s == Stream::Stderr {
-        GuestChannel::Stderr
-    } else {
-        GuestChannel::Stdout
+        if let Err(e) = write_bytes(buf + done as u64, &k[..got]) {
+            if done == 0 {
+                return Err(e);
+            }
+            break;
+        }
+        if pos.is_none() && seekable {
+            *of.offset.lock() = off + got as u64;
+        }
+        done += got;
+        // Streams return what is there; files keep going until short.
+        if got < n || !seekable {
+            break;
+        }
     }
+    Ok(done)
 }
 
-/// Writes `len` bytes from user memory at `buf` to a console stream.
-fn write_console(s: Stream, buf: u64, len: usize) -> SysResult {
-    let mut done = 0;
+/// Writes `len` bytes from user memory at `buf`.
+pub(super) fn write_from(cx: &SyscallCx<'_>, of: &OpenFile, buf: u64, len: usize, pos: Option<u64>) -> SysResult {
+    if !of.writable() {
+        return Err(Errno::EBADF);
+    }
+    let io = of.io(cx.proc, cx.thread);
+    let seekable = of.file.seekable();
+    if pos.is_some() && !seekable {
+        return Err(Errno::ESPIPE);
+    }
+    let append = pos.is_none() && *of.flags.lock() & oxv_vfs::node::O_APPEND != 0;
+    let mut done = 0usize;
     while done < len {
         let n = (len - done).min(CHUNK);
         let data = match read_bytes(buf + done as u64, n) {
@@ -72,50 +84,114 @@ fn write_console(s: Stream, buf: u64, len: usize) -> SysResult {
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         };
-        console::send(channel(s), &data);
-        done += n;
+        let r = if append {
+            of.file.append(&io, &data).map(|(at, w)| {
+                *of.offset.lock() = at + w as u64;
+                w
+            })
+        } else {
+            let off = match pos {
+                Some(p) => p + done as u64,
+                None if seekable => *of.offset.lock(),
+                None => 0,
+            };
+            of.file.write(&io, off, &data).inspect(|&w| {
+                if pos.is_none() && seekable {
+                    *of.offset.lock() = off + w as u64;
+                }
+            })
+        };
+        let w = match r {
+            Ok(w) => w,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        done += w;
+        if w < n {
+            break;
+        }
     }
     Ok(done)
 }
 
-fn do_read(cx: &SyscallCx<'_>, f: &OpenFile, buf: u64, len: usize) -> SysResult {
-    if !f.readable() {
-        return Err(Errno::EBADF);
-    }
-    match f.kind {
-        FileKind::Console(Stream::Stdin) => read_stdin(cx, f, buf, len),
-        FileKind::Console(_) => Err(Errno::EBADF),
-    }
-}
-
-fn do_write(f: &OpenFile, buf: u64, len: usize) -> SysResult {
-    if !f.writable() {
-        return Err(Errno::EBADF);
-    }
-    match f.kind {
-        FileKind::Console(s) => write_console(s, buf, len),
-    }
+fn count(a: u64) -> usize {
+    (a as usize).min(isize::MAX as usize & !4095)
 }
 
 pub(super) fn sys_read(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let f = file(cx, a[0])?;
-    do_read(cx, &f, a[1], (a[2] as usize).min(isize::MAX as usize))
+    read_into(cx, &f, a[1], count(a[2]), None)
 }
 
 pub(super) fn sys_write(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let f = file(cx, a[0])?;
-    do_write(&f, a[1], (a[2] as usize).min(isize::MAX as usize))
+    write_from(cx, &f, a[1], count(a[2]), None)
 }
 
-pub(super) fn sys_readv(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+fn pos_arg(p: u64) -> Result<u64, Errno> {
+    if (p as i64) < 0 {
+        Err(Errno::EINVAL)
+    } else {
+        Ok(p)
+    }
+}
+
+pub(super) fn sys_pread64(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let f = file(cx, a[0])?;
-    let iov = read_iovecs(a[1], a[2] as usize)?;
-    let mut total = 0;
+    if !f.file.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    read_into(cx, &f, a[1], count(a[2]), Some(pos_arg(a[3])?))
+}
+
+pub(super) fn sys_pwrite64(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    let f = file(cx, a[0])?;
+    if !f.file.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    write_from(cx, &f, a[1], count(a[2]), Some(pos_arg(a[3])?))
+}
+
+fn vector_io(cx: &SyscallCx<'_>, fd: u64, iov: u64, cnt: u64, pos: Option<u64>, write: bool) -> SysResult {
+    let f = file(cx, fd)?;
+    if pos.is_some() && !f.file.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    if write && !f.writable() || !write && !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    let iov = read_iovecs(iov, cnt as usize)?;
+    if write && !f.file.seekable() {
+        // One stream write for the whole vector (atomic for pipes up to
+        // PIPE_BUF, one frame run on the console).
+        let mut data = Vec::new();
+        for (base, len) in &iov {
+            match read_bytes(*base, *len) {
+                Ok(d) => data.extend_from_slice(&d),
+                Err(e) if data.is_empty() => return Err(e),
+                Err(_) => break,
+            }
+        }
+        let io = f.io(cx.proc, cx.thread);
+        let mut done = 0;
+        while done < data.len() {
+            match f.file.write(&io, 0, &data[done..]) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        return Ok(done);
+    }
+    let mut total = 0usize;
     for (base, len) in iov {
         if len == 0 {
             continue;
         }
-        let n = match do_read(cx, &f, base, len) {
+        let p = pos.map(|p| p + total as u64);
+        let r = if write { write_from(cx, &f, base, len, p) } else { read_into(cx, &f, base, len, p) };
+        let n = match r {
             Ok(n) => n,
             Err(e) if total == 0 => return Err(e),
             Err(_) => break,
@@ -128,50 +204,104 @@ pub(super) fn sys_readv(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     Ok(total)
 }
 
+pub(super) fn sys_readv(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    vector_io(cx, a[0], a[1], a[2], None, false)
+}
+
 pub(super) fn sys_writev(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    let f = file(cx, a[0])?;
-    let iov = read_iovecs(a[1], a[2] as usize)?;
-    if !f.writable() {
-        return Err(Errno::EBADF);
-    }
-    // Gather first so one writev is one contiguous write on the stream.
-    let mut data = Vec::new();
-    for (base, len) in iov {
-        match read_bytes(base, len) {
-            Ok(d) => data.extend_from_slice(&d),
-            Err(e) if data.is_empty() => return Err(e),
-            Err(_) => break,
-        }
-    }
-    match f.kind {
-        FileKind::Console(s) => console::send(channel(s), &data),
-    }
-    Ok(data.len())
+    vector_io(cx, a[0], a[1], a[2], None, true)
 }
 
-fn not_seekable(cx: &SyscallCx<'_>, fd: u64) -> SysResult {
-    file(cx, fd)?;
-    Err(Errno::ESPIPE)
+pub(super) fn sys_preadv(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    vector_io(cx, a[0], a[1], a[2], Some(pos_arg(a[3])?), false)
 }
 
-pub(super) fn sys_pread64(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    not_seekable(cx, a[0])
+pub(super) fn sys_pwritev(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    vector_io(cx, a[0], a[1], a[2], Some(pos_arg(a[3])?), true)
 }
 
-pub(super) fn sys_pwrite64(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    not_seekable(cx, a[0])
+pub(super) fn sys_preadv2(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    let pos = if a[3] as i64 == -1 { None } else { Some(pos_arg(a[3])?) };
+    vector_io(cx, a[0], a[1], a[2], pos, false)
+}
+
+pub(super) fn sys_pwritev2(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    let pos = if a[3] as i64 == -1 { None } else { Some(pos_arg(a[3])?) };
+    vector_io(cx, a[0], a[1], a[2], pos, true)
 }
 
 pub(super) fn sys_lseek(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    not_seekable(cx, a[0])
+    const SEEK_SET: u64 = 0;
+    const SEEK_CUR: u64 = 1;
+    const SEEK_END: u64 = 2;
+    const SEEK_DATA: u64 = 3;
+    const SEEK_HOLE: u64 = 4;
+    let f = file(cx, a[0])?;
+    if !f.file.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let off = a[1] as i64;
+    let mut pos = f.offset.lock();
+    let new = match a[2] {
+        SEEK_SET => off,
+        SEEK_CUR => (*pos as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
+        SEEK_END => (f.file.metadata().size as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
+        SEEK_DATA | SEEK_HOLE => {
+            let node = f.file.inode().ok_or(Errno::EINVAL)?;
+            if off < 0 {
+                return Err(Errno::ENXIO);
+            }
+            let r = if a[2] == SEEK_DATA { node.seek_data(off as u64)? } else { node.seek_hole(off as u64)? };
+            r as i64
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    if new < 0 {
+        return Err(Errno::EINVAL);
+    }
+    *pos = new as u64;
+    if new == 0 {
+        *f.dir_cursor.lock() = oxv_vfs::DirCursor::Start;
+    }
+    Ok(new as usize)
 }
 
 pub(super) fn sys_close(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    cx.proc.fds.lock().close(a[0] as i32)?;
+    let f = cx.proc.fds.lock().close(a[0] as i32)?;
+    drop(f);
+    crate::linux::file::notify();
     Ok(0)
 }
 
-fn nofile_limit(cx: &SyscallCx<'_>) -> usize {
+pub(super) fn sys_close_range(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    const CLOSE_RANGE_CLOEXEC: u64 = 4;
+    const CLOSE_RANGE_UNSHARE: u64 = 2;
+    let (first, last) = (a[0] as u32, a[1] as u32);
+    if first > last || a[2] & !(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut dropped = Vec::new();
+    {
+        let mut fds = cx.proc.fds.lock();
+        for (fd, _) in fds.list() {
+            if (fd as u32) < first || fd as u32 > last {
+                continue;
+            }
+            if a[2] & CLOSE_RANGE_CLOEXEC != 0 {
+                if let Ok(e) = fds.entry_mut(fd) {
+                    e.cloexec = true;
+                }
+            } else if let Ok(f) = fds.close(fd) {
+                dropped.push(f);
+            }
+        }
+    }
+    drop(dropped);
+    crate::linux::file::notify();
+    Ok(0)
+}
+
+pub(super) fn nofile_limit(cx: &SyscallCx<'_>) -> usize {
     cx.proc.rlimits.lock()[7].cur.min(u64::from(u32::MAX)) as usize
 }
 
@@ -179,24 +309,19 @@ pub(super) fn sys_dup(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let limit = nofile_limit(cx);
     let mut fds = cx.proc.fds.lock();
     let f = fds.get(a[0] as i32)?;
-    fds.insert_from(
-        0,
-        FdEntry {
-            file: f,
-            cloexec: false,
-        },
-        limit,
-    )
-    .map(|fd| fd as usize)
+    fds.insert_from(0, FdEntry { file: f, cloexec: false }, limit).map(|fd| fd as usize)
 }
 
 fn dup_to(cx: &SyscallCx<'_>, old: u64, new: u64, cloexec: bool) -> SysResult {
     let limit = nofile_limit(cx);
-    let mut fds = cx.proc.fds.lock();
-    let f = fds.get(old as i32)?;
-    let new = usize::try_from(new as i32).map_err(|_| Errno::EBADF)?;
-    fds.insert_at(new, FdEntry { file: f, cloexec }, limit)?;
-    Ok(new)
+    let replaced = {
+        let mut fds = cx.proc.fds.lock();
+        let f = fds.get(old as i32)?;
+        let new = usize::try_from(new as i32).map_err(|_| Errno::EBADF)?;
+        fds.insert_at(new, FdEntry { file: f, cloexec }, limit)?
+    };
+    drop(replaced);
+    Ok(new as i32 as usize)
 }
 
 pub(super) fn sys_dup2(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
@@ -221,8 +346,13 @@ pub(super) fn sys_fcntl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     const F_SETFD: u64 = 2;
     const F_GETFL: u64 = 3;
     const F_SETFL: u64 = 4;
+    const F_GETLK: u64 = 5;
+    const F_SETLK: u64 = 6;
+    const F_SETLKW: u64 = 7;
     const F_DUPFD_CLOEXEC: u64 = 1030;
+    const F_GETPIPE_SZ: u64 = 1032;
     const FD_CLOEXEC: u64 = 1;
+    const SETFL_MASK: u32 = oxv_vfs::node::O_APPEND | oxv_vfs::node::O_NONBLOCK | 0o40000 | 0o1000000; // + O_DIRECT, O_NOATIME
     let fd = a[0] as i32;
     let limit = nofile_limit(cx);
     let mut fds = cx.proc.fds.lock();
@@ -233,21 +363,9 @@ pub(super) fn sys_fcntl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
             if min >= limit {
                 return Err(Errno::EINVAL);
             }
-            fds.insert_from(
-                min,
-                FdEntry {
-                    file: f,
-                    cloexec: a[1] == F_DUPFD_CLOEXEC,
-                },
-                limit,
-            )
-            .map(|n| n as usize)
+            fds.insert_from(min, FdEntry { file: f, cloexec: a[1] == F_DUPFD_CLOEXEC }, limit).map(|n| n as usize)
         }
-        F_GETFD => Ok(if fds.entry_mut(fd)?.cloexec {
-            FD_CLOEXEC as usize
-        } else {
-            0
-        }),
+        F_GETFD => Ok(if fds.entry_mut(fd)?.cloexec { FD_CLOEXEC as usize } else { 0 }),
         F_SETFD => {
             fds.entry_mut(fd)?.cloexec = a[2] & FD_CLOEXEC != 0;
             Ok(0)
@@ -259,6 +377,23 @@ pub(super) fn sys_fcntl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
             *fl = (*fl & !SETFL_MASK) | (a[2] as u32 & SETFL_MASK);
             Ok(0)
         }
+        F_GETLK | F_SETLK | F_SETLKW => {
+            // One process: no other process can hold a record lock, so every
+            // lock is granted; F_GETLK reports F_UNLCK (l_type = 2).
+            fds.get(fd)?;
+            if a[1] == F_GETLK {
+                drop(fds);
+                let mut t = read_bytes(a[2], 2)?;
+                t[0] = 2;
+                t[1] = 0;
+                write_bytes(a[2], &t)?;
+            }
+            Ok(0)
+        }
+        F_GETPIPE_SZ => {
+            fds.get(fd)?;
+            Ok(crate::linux::pipe::PIPE_SIZE)
+        }
         cmd => {
             fds.get(fd)?;
             crate::klog!("fcntl command {cmd} is not supported: EINVAL");
@@ -267,178 +402,49 @@ pub(super) fn sys_fcntl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     }
 }
 
-/// Stat data for one file.
-struct StatData {
-    dev: u64,
-    ino: u64,
-    mode: u32,
-    nlink: u32,
-    rdev_major: u32,
-    rdev_minor: u32,
-    size: u64,
-    blksize: u32,
+fn makedev_split(dev: u64) -> (u32, u32) {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    (major as u32, minor as u32)
 }
 
-fn stat_of(cx: &SyscallCx<'_>, f: &OpenFile) -> StatData {
-    const S_IFCHR: u32 = 0o020000;
-    const S_IFIFO: u32 = 0o010000;
-    match f.kind {
-        FileKind::Console(s) if is_tty(cx, s) => StatData {
-            dev: 0x16,
-            ino: 3,
-            mode: S_IFCHR | 0o620,
-            nlink: 1,
-            rdev_major: 136,
-            rdev_minor: 0,
-            size: 0,
-            blksize: 1024,
-        },
-        FileKind::Console(s) => StatData {
-            dev: 0xd,
-            ino: 100 + s as u64,
-            mode: S_IFIFO | 0o600,
-            nlink: 1,
-            rdev_major: 0,
-            rdev_minor: 0,
-            size: 0,
-            blksize: 4096,
-        },
-    }
-}
-
-fn makedev(major: u32, minor: u32) -> u64 {
-    (u64::from(major & 0xfffff000) << 32)
-        | (u64::from(major & 0xfff) << 8)
-        | (u64::from(minor & 0xffffff00) << 12)
-        | u64::from(minor & 0xff)
-}
-
-fn write_stat(st: &StatData, addr: u64) -> Result<(), Errno> {
-    let now = clock::realtime_ns();
-    let (sec, nsec) = (now.div_euclid(1_000_000_000), now.rem_euclid(1_000_000_000));
+/// Writes a `struct stat` (x86-64 layout, 144 bytes).
+pub(super) fn write_stat(m: &oxv_vfs::Metadata, addr: u64) -> Result<(), Errno> {
     let mut o = Out::default();
-    o.u64(st.dev).u64(st.ino).u64(u64::from(st.nlink));
-    o.u32(st.mode).u32(0).u32(0).u32(0);
-    o.u64(makedev(st.rdev_major, st.rdev_minor));
-    o.u64(st.size)
-        .u64(u64::from(st.blksize))
-        .u64(st.size.div_ceil(512));
-    for _ in 0..3 {
-        o.i64(sec).i64(nsec);
+    o.u64(m.dev).u64(m.ino).u64(m.nlink);
+    o.u32(m.mode).u32(m.uid).u32(m.gid).u32(0);
+    o.u64(m.rdev).u64(m.size).u64(u64::from(m.blksize)).u64(m.blocks);
+    for t in [m.atime, m.mtime, m.ctime] {
+        o.i64(t.sec).i64(i64::from(t.nsec));
     }
     o.zeros(24);
     o.write_to(addr)
 }
 
+/// Writes a `struct statx` (256 bytes).
+pub(super) fn write_statx(m: &oxv_vfs::Metadata, addr: u64) -> Result<(), Errno> {
+    const STATX_BASIC_STATS: u32 = 0x7ff;
+    let mut o = Out::default();
+    o.u32(STATX_BASIC_STATS).u32(m.blksize).u64(0);
+    o.u32(m.nlink as u32).u32(m.uid).u32(m.gid).u16(m.mode as u16).u16(0);
+    o.u64(m.ino).u64(m.size).u64(m.blocks).u64(0);
+    for t in [m.atime, m.ctime, m.ctime, m.mtime] {
+        o.i64(t.sec).u32(t.nsec).u32(0);
+    }
+    let (rmaj, rmin) = makedev_split(m.rdev);
+    let (dmaj, dmin) = makedev_split(m.dev);
+    o.u32(rmaj).u32(rmin).u32(dmaj).u32(dmin);
+    o.zeros(256 - o.0.len());
+    o.write_to(addr)
+}
+
 pub(super) fn sys_fstat(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let f = file(cx, a[0])?;
-    write_stat(&stat_of(cx, &f), a[1])?;
+    write_stat(&f.file.metadata(), a[1])?;
     Ok(0)
 }
-
-/// Paths: there is no file system yet (a later issue adds one), so every
-/// path lookup fails with ENOENT after the path itself is validated.
-fn lookup(path: u64) -> Result<(), Errno> {
-    let p = read_cstr(path, PATH_MAX)?;
-    if p.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    crate::log_once!("file system not available yet: path lookups fail with ENOENT");
-    Err(Errno::ENOENT)
-}
-
-pub(super) fn sys_stat(_cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    lookup(a[0]).map(|_| 0)
-}
-
-pub(super) fn sys_lstat(_cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    lookup(a[0]).map(|_| 0)
-}
-
-pub(super) fn sys_newfstatat(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    let p = read_cstr(a[1], PATH_MAX)?;
-    if p.is_empty() && a[3] & AT_EMPTY_PATH != 0 {
-        if a[0] as i32 == AT_FDCWD {
-            return Err(Errno::ENOENT);
-        }
-        let f = file(cx, a[0])?;
-        write_stat(&stat_of(cx, &f), a[2])?;
-        return Ok(0);
-    }
-    lookup(a[1]).map(|_| 0)
-}
-
-pub(super) fn sys_statx(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    const STATX_BASIC_STATS: u32 = 0x7ff;
-    let p = read_cstr(a[1], PATH_MAX)?;
-    if !(p.is_empty() && a[2] & AT_EMPTY_PATH != 0) {
-        return lookup(a[1]).map(|_| 0);
-    }
-    let f = file(cx, a[0])?;
-    let st = stat_of(cx, &f);
-    let now = clock::realtime_ns();
-    let (sec, nsec) = (
-        now.div_euclid(1_000_000_000),
-        now.rem_euclid(1_000_000_000) as u32,
-    );
-    let mut o = Out::default();
-    o.u32(STATX_BASIC_STATS).u32(st.blksize).u64(0);
-    o.u32(st.nlink).u32(0).u32(0).u16(st.mode as u16).u16(0);
-    o.u64(st.ino).u64(st.size).u64(st.size.div_ceil(512)).u64(0);
-    for _ in 0..4 {
-        o.i64(sec).u32(nsec).u32(0);
-    }
-    o.u32(st.rdev_major)
-        .u32(st.rdev_minor)
-        .u32((st.dev >> 8) as u32)
-        .u32((st.dev & 0xff) as u32);
-    o.zeros(256 - o.0.len());
-    o.write_to(a[4])?;
-    Ok(0)
-}
-
-/// Terminal settings of the console (kernel `struct termios`, 36 bytes).
-static TERMIOS: SpinLock<[u8; 36]> = SpinLock::new(default_termios());
-
-const fn default_termios() -> [u8; 36] {
-    let mut t = [0u8; 36];
-    let iflag: u32 = 0o2400; // ICRNL | IXON
-    let oflag: u32 = 0o5; // OPOST | ONLCR
-    let cflag: u32 = 0o277; // B38400 | CS8 | CREAD
-    let lflag: u32 = 0o105073; // ISIG ICANON ECHO ECHOE ECHOK ECHOCTL ECHOKE IEXTEN
-    let f = [iflag, oflag, cflag, lflag];
-    let mut i = 0;
-    while i < 4 {
-        let b = f[i].to_le_bytes();
-        t[i * 4] = b[0];
-        t[i * 4 + 1] = b[1];
-        t[i * 4 + 2] = b[2];
-        t[i * 4 + 3] = b[3];
-        i += 1;
-    }
-    // c_line = 0, then c_cc: INTR QUIT ERASE KILL EOF TIME MIN SWTC START STOP SUSP EOL REPRINT DISCARD WERASE LNEXT EOL2
-    let cc = [
-        3u8, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a, 0, 0x12, 0x0f, 0x17, 0x16, 0,
-    ];
-    let mut j = 0;
-    while j < cc.len() {
-        t[17 + j] = cc[j];
-        j += 1;
-    }
-    t
-}
-
-static WINSIZE: SpinLock<Option<(u16, u16)>> = SpinLock::new(None);
 
 pub(super) fn sys_ioctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    const TCGETS: u64 = 0x5401;
-    const TCSETS: u64 = 0x5402;
-    const TCSETSW: u64 = 0x5403;
-    const TCSETSF: u64 = 0x5404;
-    const TIOCGPGRP: u64 = 0x540f;
-    const TIOCGWINSZ: u64 = 0x5413;
-    const TIOCSWINSZ: u64 = 0x5414;
-    const FIONREAD: u64 = 0x541b;
     const FIONBIO: u64 = 0x5421;
     const FIONCLEX: u64 = 0x5450;
     const FIOCLEX: u64 = 0x5451;
@@ -447,148 +453,164 @@ pub(super) fn sys_ioctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         FIONBIO => {
             let on = uaccess::read_u32(a[2])? != 0;
             let mut fl = f.flags.lock();
-            *fl = if on {
-                *fl | O_NONBLOCK
-            } else {
-                *fl & !O_NONBLOCK
-            };
-            return Ok(0);
+            *fl = if on { *fl | oxv_vfs::node::O_NONBLOCK } else { *fl & !oxv_vfs::node::O_NONBLOCK };
+            Ok(0)
         }
         FIOCLEX | FIONCLEX => {
             cx.proc.fds.lock().entry_mut(a[0] as i32)?.cloexec = a[1] == FIOCLEX;
-            return Ok(0);
-        }
-        _ => {}
-    }
-    let FileKind::Console(s) = f.kind;
-    if !is_tty(cx, s) {
-        return Err(Errno::ENOTTY);
-    }
-    match a[1] {
-        TCGETS => write_bytes(a[2], &*TERMIOS.lock()).map(|_| 0),
-        TCSETS | TCSETSW | TCSETSF => {
-            let t = read_bytes(a[2], 36)?;
-            TERMIOS.lock().copy_from_slice(&t);
-            crate::log_once!(
-                "tty: terminal settings are kept in the guest; the host terminal stays as it is"
-            );
             Ok(0)
         }
-        TIOCGWINSZ => {
-            let (rows, cols) = WINSIZE
-                .lock()
-                .unwrap_or((cx.proc.tty.rows, cx.proc.tty.cols));
-            let mut o = Out::default();
-            o.u16(rows).u16(cols).u16(0).u16(0);
-            o.write_to(a[2]).map(|_| 0)
-        }
-        TIOCSWINSZ => {
-            let w = read_bytes(a[2], 8)?;
-            *WINSIZE.lock() = Some((
-                u16::from_le_bytes([w[0], w[1]]),
-                u16::from_le_bytes([w[2], w[3]]),
-            ));
-            Ok(0)
-        }
-        TIOCGPGRP => uaccess::write_u32(a[2], crate::linux::process::PID).map(|_| 0),
-        FIONREAD => {
-            let n = u32::from(s == Stream::Stdin && console::stdin_ready());
-            uaccess::write_u32(a[2], n).map(|_| 0)
-        }
-        req => {
-            crate::klog!("ioctl {req:#x} on the console is not supported: ENOTTY");
-            Err(Errno::ENOTTY)
+        cmd => {
+            let io = f.io(cx.proc, cx.thread);
+            f.file.ioctl(&io, cmd as u32, a[2])
         }
     }
 }
 
-const POLLIN: u16 = 0x1;
-const POLLOUT: u16 = 0x4;
-const POLLNVAL: u16 = 0x20;
-
-fn poll_once(cx: &SyscallCx<'_>, fds: &mut [(i32, u16, u16)]) -> usize {
-    let mut ready = 0;
-    for (fd, events, revents) in fds.iter_mut() {
-        *revents = 0;
-        if *fd < 0 {
-            continue;
-        }
-        let Ok(f) = cx.proc.fds.lock().get(*fd) else {
-            *revents = POLLNVAL;
-            ready += 1;
-            continue;
-        };
-        let mut r = 0;
-        if f.readable()
-            && matches!(f.kind, FileKind::Console(Stream::Stdin))
-            && console::stdin_ready()
-        {
-            r |= POLLIN;
-        }
-        if f.writable() {
-            r |= POLLOUT;
-        }
-        *revents = r & (*events | 0x18); // POLLERR | POLLHUP always reported
-        if *revents != 0 {
-            ready += 1;
-        }
-    }
-    ready
+/// Readiness of `fd` for the events in `events` (POLLERR/POLLHUP always).
+pub(crate) fn poll_fd(cx: &SyscallCx<'_>, fd: i32, events: u16) -> u16 {
+    let Ok(f) = cx.proc.fds.lock().get(fd) else { return POLLNVAL };
+    let r = f.file.poll();
+    r & (events | POLLERR | POLLHUP)
 }
 
 fn do_poll(cx: &SyscallCx<'_>, addr: u64, nfds: u64, timeout_ns: Option<u64>) -> SysResult {
-    if nfds > 4096 {
+    if nfds as usize > nofile_limit(cx).max(1024) {
         return Err(Errno::EINVAL);
     }
     let raw = read_bytes(addr, nfds as usize * 8)?;
-    let mut fds: Vec<(i32, u16, u16)> = raw
+    let fds: Vec<(i32, u16)> = raw
         .chunks_exact(8)
-        .map(|c| {
-            (
-                i32::from_le_bytes([c[0], c[1], c[2], c[3]]),
-                u16::from_le_bytes([c[4], c[5]]),
-                0,
-            )
-        })
+        .map(|c| (i32::from_le_bytes([c[0], c[1], c[2], c[3]]), u16::from_le_bytes([c[4], c[5]])))
         .collect();
+    let scan = |cx: &SyscallCx<'_>| -> (usize, Vec<u16>) {
+        let rev: Vec<u16> = fds.iter().map(|&(fd, ev)| if fd < 0 { 0 } else { poll_fd(cx, fd, ev) }).collect();
+        (rev.iter().filter(|&&r| r != 0).count(), rev)
+    };
     let deadline = timeout_ns.map(|t| clock::monotonic_ns().saturating_add(t));
-    let mut n = poll_once(cx, &mut fds);
-    if n == 0 && deadline != Some(0) {
-        let until = deadline.unwrap_or(u64::MAX);
-        clock::wait_until(until, console::stdin_ready);
-        n = poll_once(cx, &mut fds);
-    }
+    let io = crate::linux::file::IoCx { proc: cx.proc, thread: cx.thread, nonblock: timeout_ns == Some(0) };
+    let (n, rev) = match io.wait_until(deadline, || {
+        let (n, rev) = scan(cx);
+        (n > 0).then_some((n, rev))
+    }) {
+        Ok(r) => r,
+        Err(Errno::EAGAIN) | Err(Errno::ETIMEDOUT) => scan(cx),
+        Err(e) => return Err(e),
+    };
     let mut out = Out::default();
-    for (fd, ev, rev) in &fds {
-        o_pollfd(&mut out, *fd, *ev, *rev);
+    for ((fd, ev), r) in fds.iter().zip(rev) {
+        out.u32(*fd as u32).u16(*ev).u16(r);
     }
     out.write_to(addr)?;
     Ok(n)
 }
 
-fn o_pollfd(o: &mut Out, fd: i32, ev: u16, rev: u16) {
-    o.u32(fd as u32).u16(ev).u16(rev);
-}
-
 pub(super) fn sys_poll(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let t = a[2] as i32;
-    let timeout = if t < 0 {
-        None
-    } else {
-        Some(t as u64 * 1_000_000)
-    };
+    let timeout = if t < 0 { None } else { Some(t as u64 * 1_000_000) };
     do_poll(cx, a[0], a[1], timeout)
+}
+
+/// Runs `f` with the thread's signal mask replaced by the one at `mask`
+/// (ppoll, pselect6, epoll_pwait), restoring it afterwards.
+pub(crate) fn with_sigmask<R>(cx: &SyscallCx<'_>, mask: u64, size: u64, f: impl FnOnce() -> R) -> Result<R, Errno> {
+    if mask == 0 {
+        return Ok(f());
+    }
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let m = uaccess::read_u64(mask)? & !crate::linux::signal::UNBLOCKABLE;
+    let old = core::mem::replace(&mut cx.thread.sig.lock().mask, m);
+    let r = f();
+    cx.thread.sig.lock().mask = old;
+    Ok(r)
 }
 
 pub(super) fn sys_ppoll(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    let timeout = if a[2] == 0 {
-        None
-    } else {
-        let ts = crate::linux::syscall::time::read_timespec(a[2])?;
-        Some(ts)
-    };
-    do_poll(cx, a[0], a[1], timeout)
+    let timeout = if a[2] == 0 { None } else { Some(super::time::read_timespec(a[2])?) };
+    with_sigmask(cx, a[3], a[4], || do_poll(cx, a[0], a[1], timeout))?
 }
 
-#[allow(dead_code)]
-const _: u32 = O_ACCMODE;
+fn do_select(cx: &SyscallCx<'_>, nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>) -> SysResult {
+    use crate::linux::file::{POLLIN, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM};
+    let n = nfds as usize;
+    if n > 1024 || (nfds as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let bytes = n.div_ceil(64) * 8;
+    let mut input = [Vec::new(), Vec::new(), Vec::new()];
+    for (i, &s) in sets.iter().enumerate() {
+        input[i] = if s != 0 { read_bytes(s, bytes)? } else { alloc::vec![0u8; bytes] };
+    }
+    let isset = |v: &Vec<u8>, fd: usize| v[fd / 8] & (1 << (fd % 8)) != 0;
+    for fd in 0..n {
+        if (0..3).any(|k| isset(&input[k], fd)) && cx.proc.fds.lock().get(fd as i32).is_err() {
+            return Err(Errno::EBADF);
+        }
+    }
+    let masks = [POLLIN | POLLRDNORM | POLLHUP | POLLERR, POLLOUT | POLLWRNORM | POLLERR, POLLPRI];
+    let scan = || {
+        let mut out = [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];
+        let mut count = 0;
+        for fd in 0..n {
+            if !(0..3).any(|k| isset(&input[k], fd)) {
+                continue;
+            }
+            let r = poll_fd(cx, fd as i32, 0xffff);
+            for k in 0..3 {
+                if isset(&input[k], fd) && r & masks[k] != 0 {
+                    out[k][fd / 8] |= 1 << (fd % 8);
+                    count += 1;
+                }
+            }
+        }
+        (count, out)
+    };
+    let deadline = timeout_ns.map(|t| clock::monotonic_ns().saturating_add(t));
+    let io = crate::linux::file::IoCx { proc: cx.proc, thread: cx.thread, nonblock: timeout_ns == Some(0) };
+    let (count, out) = match io.wait_until(deadline, || {
+        let r = scan();
+        (r.0 > 0).then_some(r)
+    }) {
+        Ok(r) => r,
+        Err(Errno::EAGAIN) | Err(Errno::ETIMEDOUT) => scan(),
+        Err(e) => return Err(e),
+    };
+    for (k, &s) in sets.iter().enumerate() {
+        if s != 0 {
+            write_bytes(s, &out[k])?;
+        }
+    }
+    Ok(count)
+}
+
+pub(super) fn sys_select(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    let timeout = if a[4] == 0 {
+        None
+    } else {
+        let b = read_bytes(a[4], 16)?;
+        let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
+        let usec = i64::from_le_bytes(b[8..].try_into().unwrap_or([0; 8]));
+        if sec < 0 || !(0..1_000_000).contains(&usec) {
+            return Err(Errno::EINVAL);
+        }
+        Some(sec as u64 * 1_000_000_000 + usec as u64 * 1000)
+    };
+    do_select(cx, a[0], [a[1], a[2], a[3]], timeout)
+}
+
+pub(super) fn sys_pselect6(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    let timeout = if a[4] == 0 { None } else { Some(super::time::read_timespec(a[4])?) };
+    // a[5] points at { const sigset_t *ss; size_t ss_len; }.
+    let (mask, size) = if a[5] != 0 {
+        let b = read_bytes(a[5], 16)?;
+        (
+            u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8])),
+            u64::from_le_bytes(b[8..].try_into().unwrap_or([0; 8])),
+        )
+    } else {
+        (0, 8)
+    };
+    with_sigmask(cx, mask, size, || do_select(cx, a[0], [a[1], a[2], a[3]], timeout))?
+}

@@ -66,38 +66,9 @@ pub(super) fn sys_umask(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     Ok(old as usize)
 }
 
-pub(super) fn sys_getcwd(_cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    let cwd = b"/\0";
-    if (a[1] as usize) < cwd.len() {
-        return Err(Errno::ERANGE);
-    }
-    write_bytes(a[0], cwd)?;
-    Ok(cwd.len())
-}
 
-fn readlink_common(cx: &SyscallCx<'_>, path: u64, buf: u64, size: u64) -> SysResult {
-    let p = read_cstr(path, 4096)?;
-    if (size as i64) <= 0 {
-        return Err(Errno::EINVAL);
-    }
-    match p.as_slice() {
-        b"/proc/self/exe" | b"/proc/1/exe" => {
-            let n = cx.proc.exe.len().min(size as usize);
-            write_bytes(buf, &cx.proc.exe[..n])?;
-            Ok(n)
-        }
-        b"" => Err(Errno::ENOENT),
-        _ => Err(Errno::ENOENT),
-    }
-}
 
-pub(super) fn sys_readlink(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    readlink_common(cx, a[0], a[1], a[2])
-}
 
-pub(super) fn sys_readlinkat(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    readlink_common(cx, a[1], a[2], a[3])
-}
 
 pub(super) fn sys_arch_prctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     const ARCH_SET_GS: u64 = 0x1001;

@@ -1,0 +1,182 @@
+//! File systems: the mount table, the root file system, RAM file systems
+//! (/tmp and `--tmpfs` mounts), /dev, /proc and the bits of /sys that libcs
+//! read.
+//!
+//! The root is the program's read-only image (rofs) when the host gave one,
+//! else an empty RAM file system; /dev, /proc, /sys and /tmp are mounted on
+//! directories of the root (created in the RAM root, expected in images).
+
+pub(crate) mod devfs;
+pub(crate) mod procfs;
+
+use alloc::format;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use oxv_abi::errno::Errno;
+use oxv_hal::sync::Once;
+use oxv_vfs::node::{PROC_SUPER_MAGIC, SYSFS_MAGIC};
+use oxv_vfs::ramfs::{MemoryBudget, RamFs, RamFsConfig};
+use oxv_vfs::synthetic::SynthFs;
+use oxv_vfs::{Clock, InodeRef, MountTable, Resolver, Timespec};
+
+/// The file-system state of the VM.
+pub(crate) struct Vfs {
+    pub(crate) mounts: MountTable,
+    root: InodeRef,
+}
+
+static VFS: Once<Vfs> = Once::new();
+
+/// The VFS, once [`init`] ran.
+pub(crate) fn vfs() -> &'static Vfs {
+    VFS.get().expect("VFS not initialised")
+}
+
+impl Vfs {
+    /// The root directory.
+    pub(crate) fn root(&self) -> &InodeRef {
+        &self.root
+    }
+
+    /// A path resolver over the root and the mounts.
+    pub(crate) fn resolver(&self) -> Resolver<'_> {
+        Resolver::new(&self.mounts, &self.root)
+    }
+}
+
+/// The realtime clock as the VFS sees it (file times).
+pub(crate) fn now() -> Timespec {
+    let ns = crate::sched::clock::realtime_ns();
+    Timespec { sec: ns.div_euclid(1_000_000_000), nsec: ns.rem_euclid(1_000_000_000) as u32 }
+}
+
+struct KernelClock;
+
+impl Clock for KernelClock {
+    fn now(&self) -> Timespec {
+        now()
+    }
+}
+
+pub(crate) fn clock() -> Arc<dyn Clock> {
+    Arc::new(KernelClock)
+}
+
+/// RAM file systems take pages only while the frame allocator keeps a
+/// reserve for the kernel, so a full /tmp is ENOSPC, never a panic.
+struct FrameBudget;
+
+/// Frames kept back from RAM file systems (1 MiB).
+const KERNEL_RESERVE_PAGES: usize = 256;
+
+impl MemoryBudget for FrameBudget {
+    fn reserve(&self, pages: usize) -> bool {
+        let (free, _) = crate::mm::frames::counts();
+        free > pages + KERNEL_RESERVE_PAGES
+    }
+
+    fn release(&self, _pages: usize) {}
+}
+
+fn ramfs(max_bytes: Option<u64>) -> RamFs {
+    RamFs::new(RamFsConfig { max_bytes, budget: Arc::new(FrameBudget), clock: clock(), ..RamFsConfig::default() })
+}
+
+/// Parses a `--tmpfs` option value `PATH[:BYTES]`.
+fn parse_tmpfs(v: &[u8]) -> Option<(Vec<u8>, Option<u64>)> {
+    let s = core::str::from_utf8(v).ok()?;
+    let (path, size) = match s.rsplit_once(':') {
+        Some((p, n)) => (p, Some(n.parse::<u64>().ok()?)),
+        None => (s, None),
+    };
+    path.starts_with('/').then(|| (path.as_bytes().to_vec(), size))
+}
+
+fn ensure_dir(r: &Resolver<'_>, root: &InodeRef, path: &[u8]) -> Result<InodeRef, Errno> {
+    // mkdir -p
+    let mut cur = Vec::new();
+    for comp in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+        cur.push(b'/');
+        cur.extend_from_slice(comp);
+        match r.resolve(root, &cur, true) {
+            Ok(_) => {}
+            Err(Errno::ENOENT) => {
+                r.mkdir(root, &cur, 0o755, 0, 0)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    r.resolve(root, path, true)
+}
+
+fn mount_on(v: &Vfs, path: &[u8], root: InodeRef, source: &str, fstype: &str, options: &str, ro: bool) {
+    let r = v.resolver();
+    let mp = match ensure_dir(&r, &v.root, path) {
+        Ok(m) => m,
+        Err(e) => {
+            crate::klog!("fs: cannot mount {fstype} on {}: {e}", alloc::string::String::from_utf8_lossy(path));
+            return;
+        }
+    };
+    let target = alloc::string::String::from_utf8_lossy(path);
+    if let Err(e) = v.mounts.mount(&mp, &target, root, source, fstype, options, ro) {
+        crate::klog!("fs: mount {fstype} on {target}: {e}");
+    }
+}
+
+/// Builds the file tree: `root` (the image, or None for a RAM root), then
+/// /dev, /proc, /sys, /tmp and the `--tmpfs` mounts from `tmpfs_opts`.
+pub(crate) fn init<'a>(root: Option<(InodeRef, &str)>, tmpfs_opts: impl Iterator<Item = &'a [u8]>) {
+    let (root, source, fstype, ro) = match root {
+        Some((r, src)) => (r, src, "rofs", true),
+        None => (ramfs(None).root(), "rootfs", "tmpfs", false),
+    };
+    let mounts = MountTable::new(root.clone(), source, fstype, "", ro);
+    VFS.set(Vfs { mounts, root });
+    let v = vfs();
+    mount_on(v, b"/dev", devfs::build(), "devtmpfs", "devtmpfs", "mode=755", false);
+    mount_on(v, b"/proc", procfs::build(), "proc", "proc", "", false);
+    mount_on(v, b"/sys", sysfs(), "sysfs", "sysfs", "", true);
+    let mut tmp_done = false;
+    for opt in tmpfs_opts {
+        match parse_tmpfs(opt) {
+            Some((path, size)) => {
+                tmp_done |= path == b"/tmp";
+                let options = size.map_or(alloc::string::String::new(), |s| format!("size={}k", s / 1024));
+                mount_on(v, &path, ramfs(size).root(), "tmpfs", "tmpfs", &options, false);
+            }
+            None => crate::klog!("fs: bad tmpfs option {:?}", alloc::string::String::from_utf8_lossy(opt)),
+        }
+    }
+    if !tmp_done {
+        mount_on(v, b"/tmp", ramfs(None).root(), "tmpfs", "tmpfs", "", false);
+    }
+}
+
+/// The few /sys files C libraries and runtimes read to count CPUs.
+fn sysfs() -> InodeRef {
+    let fs = SynthFs::new(SYSFS_MAGIC, clock());
+    let cpus = || {
+        let n = crate::sched::online_mask().count_ones().max(1);
+        if n == 1 {
+            b"0\n".to_vec()
+        } else {
+            format!("0-{}\n", n - 1).into_bytes()
+        }
+    };
+    let cpu = fs.dir_with(
+        0o755,
+        [
+            (b"online".to_vec(), fs.file(cpus) as InodeRef),
+            (b"possible".to_vec(), fs.file(cpus) as InodeRef),
+            (b"present".to_vec(), fs.file(cpus) as InodeRef),
+        ],
+    );
+    let system = fs.dir_with(0o755, [(b"cpu".to_vec(), cpu as InodeRef)]);
+    let devices = fs.dir_with(0o755, [(b"system".to_vec(), system as InodeRef)]);
+    fs.dir_with(0o555, [(b"devices".to_vec(), devices as InodeRef)])
+}
+
+#[allow(dead_code)]
+const _: u64 = PROC_SUPER_MAGIC;
