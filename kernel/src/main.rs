@@ -26,7 +26,7 @@ use alloc::vec::Vec;
 use oxv_abi::console::GuestChannel;
 use oxv_abi::exit::{ExitKind, ExitRecord, DEBUG_EXIT_OK, DEBUG_EXIT_PANIC, DEBUG_EXIT_PORT};
 use oxv_abi::launch::{
-    LaunchRecord, FLAG_BOOTCHART, FLAG_STDERR_TTY, FLAG_STDIN_TTY, FLAG_STDOUT_TTY, FLAG_VERBOSE,
+    LaunchRecord, FLAG_BOOTCHART, FLAG_ROOT_IMAGE, FLAG_STDERR_TTY, FLAG_STDIN_TTY, FLAG_STDOUT_TTY, FLAG_VERBOSE,
 };
 use oxv_hal::boot_info::BootInfo;
 use oxv_hal::heap::KernelHeap;
@@ -141,11 +141,37 @@ fn kmain(info: BootInfo) -> ! {
     let disks = drivers::virtio::probe(drivers::virtio::boot_cmdline(&info));
     klog!("virtio: {} block device(s)", disks.len());
 
-    fs::init(None, rec.option_values(oxv_abi::launch::options::TMPFS));
+    let program_bytes = if rec.has(FLAG_ROOT_IMAGE) {
+        let storage: alloc::boxed::Box<dyn oxv_rofs::Storage + Send + Sync> = if rec.program.is_empty() {
+            match disks.first() {
+                Some(d) => alloc::boxed::Box::new(fs::rofs::BlockStorage(d.clone())),
+                None => fail(ExitKind::LoadFailed, format_args!("root image: no virtio block device found")),
+            }
+        } else {
+            alloc::boxed::Box::new(fs::rofs::MemStorage(rec.program))
+        };
+        let source = if rec.program.is_empty() { "/dev/vda" } else { "rootfs" };
+        let root = match fs::rofs::RofsFs::open(storage) {
+            Ok(r) => r,
+            Err(e) => fail(ExitKind::LoadFailed, format_args!("root image: {e:?}")),
+        };
+        fs::init(Some((root, source)), rec.option_values(oxv_abi::launch::options::TMPFS));
+        match fs::read_whole_file(rec.exec_path()) {
+            Ok(b) => Some(b),
+            Err(e) => fail(
+                ExitKind::LoadFailed,
+                format_args!("{}: {e}", alloc::string::String::from_utf8_lossy(rec.exec_path())),
+            ),
+        }
+    } else {
+        fs::init(None, rec.option_values(oxv_abi::launch::options::TMPFS));
+        None
+    };
+    let program: &[u8] = program_bytes.as_deref().unwrap_or(rec.program);
     let argv: Vec<&[u8]> = rec.argv().collect();
     let envp: Vec<&[u8]> = rec.envp().collect();
     let exe = rec.exec_path();
-    let loaded = match linux::exec::load(rec.program, exe, &argv, &envp) {
+    let loaded = match linux::exec::load(program, exe, &argv, &envp) {
         Ok(l) => l,
         Err(e) => fail(ExitKind::LoadFailed, format_args!("{e}")),
     };

@@ -33,8 +33,9 @@ Exit status:
 Environment:
   OXV_QEMU     QEMU binary to use (default: qemu-system-x86_64 from PATH)
   OXV_KERNEL   boot this kernel ELF instead of the embedded one (kernel development)
-  OXV_ROOT_IMAGE=1
-               boot a plain PROGRAM from a root image too (as --add and images do)
+  OXV_ROOT_IMAGE=0
+               boot a plain PROGRAM from its bytes alone, without a root image
+               (then / holds only /dev, /proc, /sys and /tmp)
   OXV_ROOT_IMAGE_INLINE_MAX
                largest root image (bytes) passed in memory rather than as a
                virtio block device (default 4 MiB, at most 1/16 of --mem)

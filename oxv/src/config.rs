@@ -101,8 +101,9 @@ pub struct RunConfig {
     pub tmpfs: Vec<(String, Option<u64>)>,
     /// Working directory of the program (`--cwd`).
     pub cwd: Option<String>,
-    /// Boot a root image even for a plain program: `None` follows
-    /// `OXV_ROOT_IMAGE=1`. An image file, or `--add`, always boots one.
+    /// Boot a plain program in a root image: `None` follows
+    /// `OXV_ROOT_IMAGE` (default yes; `0` turns it off). An image file, or
+    /// `--add`, always boots one.
     pub root_image: Option<bool>,
 }
 

@@ -121,6 +121,9 @@ pub struct ProgramInput {
     pub meta: Meta,
 }
 
+/// Directories the kernel mounts file systems on, added to every image.
+const MOUNTPOINTS: [(&str, u32); 4] = [("/dev", 0o755), ("/proc", 0o555), ("/sys", 0o555), ("/tmp", 0o1777)];
+
 impl ProgramInput {
     /// Reads `host`, to be placed at `guest`.
     pub fn read(host: &Path, guest: &str) -> Result<Self, Error> {
@@ -262,13 +265,20 @@ impl ImageInputs {
             b.add_file(RUN_INFO_PATH, Meta::new(0o644), text.into_bytes())
                 .map_err(build_err)?;
         }
+        // The kernel mounts /dev, /proc, /sys and /tmp on directories of the
+        // (read-only) root, so every image has them.
+        for (dir, mode) in MOUNTPOINTS {
+            if !b.contains(dir) {
+                b.add_dir(dir, Meta::new(mode)).map_err(build_err)?;
+            }
+        }
         Ok(b)
     }
 
     /// The content key (64 hex digits) of the image these inputs build.
     pub fn cache_key(&self) -> Result<String, Error> {
         let mut h = Sha256::new();
-        put(&mut h, b"oxv-image-key-v1");
+        put(&mut h, b"oxv-image-key-v2");
         put(&mut h, &oxv_rofs::format::VERSION.to_le_bytes());
         put(&mut h, &self.block_size.unwrap_or(0).to_le_bytes());
         put(&mut h, &[u8::from(self.fast), u8::from(self.keep_owner)]);

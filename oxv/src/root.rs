@@ -1,10 +1,11 @@
-//! What a run boots: the program's own bytes in the launch record (the
-//! default until the kernel mounts root images), or a root image.
+//! What a run boots: a root image (the default), or the program's own bytes
+//! in the launch record (`OXV_ROOT_IMAGE=0`: no file tree but /dev, /proc,
+//! /sys and /tmp).
 //!
 //! [`prepare`] decides. PROGRAM that is an oxv image (by its magic) boots
 //! that image with the run settings stored in it. A plain program boots as
-//! a root image when `--add` is given or `OXV_ROOT_IMAGE=1` (or
-//! [`RunConfig::root_image`]) asks for it: the image holds the program at
+//! a root image unless `OXV_ROOT_IMAGE=0` (or [`RunConfig::root_image`])
+//! says otherwise, and always with `--add`: the image holds the program at
 //! `/<file name>` plus the `--add` trees and comes from the content-keyed
 //! cache ([`crate::image::cached_image`]), so a second run builds nothing.
 //!
@@ -63,9 +64,10 @@ pub enum Placement {
     BlockDevice,
 }
 
-/// Whether `OXV_ROOT_IMAGE=1` is set.
+/// Whether a plain program boots in a root image: yes unless
+/// `OXV_ROOT_IMAGE=0`.
 pub fn root_image_requested() -> bool {
-    std::env::var("OXV_ROOT_IMAGE").is_ok_and(|v| v == "1")
+    std::env::var("OXV_ROOT_IMAGE").map_or(true, |v| v != "0")
 }
 
 /// The in-memory limit for a VM with `mem` of RAM.

@@ -7,6 +7,7 @@
 //! directories of the root (created in the RAM root, expected in images).
 
 pub(crate) mod devfs;
+pub(crate) mod rofs;
 pub(crate) mod procfs;
 
 use alloc::format;
@@ -152,6 +153,29 @@ pub(crate) fn init<'a>(root: Option<(InodeRef, &str)>, tmpfs_opts: impl Iterator
     if !tmp_done {
         mount_on(v, b"/tmp", ramfs(None).root(), "tmpfs", "tmpfs", "", false);
     }
+}
+
+/// Reads a whole regular file (the program to run).
+pub(crate) fn read_whole_file(path: &[u8]) -> Result<Vec<u8>, Errno> {
+    let v = vfs();
+    let node = v.resolver().resolve(&v.root, path, true)?;
+    if node.file_type() != oxv_vfs::FileType::Regular {
+        return Err(Errno::EACCES);
+    }
+    let size = node.metadata().size as usize;
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(size).map_err(|_| Errno::ENOMEM)?;
+    buf.resize(size, 0);
+    let mut off = 0;
+    while off < size {
+        let n = node.read_at(off as u64, &mut buf[off..])?;
+        if n == 0 {
+            break;
+        }
+        off += n;
+    }
+    buf.truncate(off);
+    Ok(buf)
 }
 
 /// The few /sys files C libraries and runtimes read to count CPUs.
