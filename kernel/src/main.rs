@@ -52,7 +52,7 @@ fn on_interrupt(vector: u8) {
     if vector == smp::TLB_VECTOR {
         smp::service_tlb();
     }
-    sched::clock::on_interrupt();
+    linux::file::notify();
 }
 
 fn power_off(code: u8) -> ! {

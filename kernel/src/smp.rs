@@ -54,6 +54,18 @@ pub(crate) fn tlb_shootdown() {
     }
 }
 
+/// Wakes every halted CPU (a new timer deadline may be earlier than what
+/// they armed).
+pub(crate) fn kick_all_idle() {
+    let me = crate::sched::this_cpu();
+    let online = crate::sched::online_mask();
+    for cpu in (0..oxv_hal::MAX_CPUS).filter(|&c| c != me && online & (1 << c) != 0) {
+        if crate::sched::is_idling(cpu) {
+            kick(cpu);
+        }
+    }
+}
+
 fn ap_main(cpu: usize) -> ! {
     crate::sched::init_boot_cpu(cpu);
     crate::sched::idle_loop()

@@ -17,13 +17,14 @@ const MAX: u64 = u64::MAX - 1;
 /// An eventfd.
 pub(crate) struct EventFd {
     count: SpinLock<u64>,
+    gen: AtomicU64,
     semaphore: bool,
     ino: u64,
 }
 
 impl EventFd {
     pub(crate) fn new(initial: u64, semaphore: bool) -> Self {
-        Self { count: SpinLock::new(initial), semaphore, ino: NEXT_INO.fetch_add(1, Ordering::Relaxed) }
+        Self { count: SpinLock::new(initial), gen: AtomicU64::new(0), semaphore, ino: NEXT_INO.fetch_add(1, Ordering::Relaxed) }
     }
 }
 
@@ -42,6 +43,7 @@ impl File for EventFd {
             Some(v)
         })?;
         buf[..8].copy_from_slice(&v.to_le_bytes());
+        self.gen.fetch_add(1, Ordering::AcqRel);
         notify();
         Ok(8)
     }
@@ -62,6 +64,7 @@ impl File for EventFd {
             *c += v;
             Some(())
         })?;
+        self.gen.fetch_add(1, Ordering::AcqRel);
         notify();
         Ok(8)
     }
@@ -79,6 +82,10 @@ impl File for EventFd {
             r |= POLLERR;
         }
         r
+    }
+
+    fn event_gen(&self) -> u64 {
+        self.gen.load(Ordering::Acquire)
     }
 
     fn metadata(&self) -> Metadata {

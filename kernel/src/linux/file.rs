@@ -73,8 +73,16 @@ impl IoCx<'_> {
     }
 }
 
+static GENERATION: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+
+/// Counts file state changes (edge-triggered epoll).
+pub(crate) fn generation() -> u64 {
+    GENERATION.load(core::sync::atomic::Ordering::Acquire)
+}
+
 /// Tells every waiter that some file's state changed.
 pub(crate) fn notify() {
+    GENERATION.fetch_add(1, core::sync::atomic::Ordering::AcqRel);
     clock::IRQ_EVENTS.wake_all();
 }
 
@@ -118,6 +126,19 @@ pub(crate) trait File: Send + Sync {
     /// ioctl(2).
     fn ioctl(&self, _io: &IoCx<'_>, _cmd: u32, _arg: u64) -> Result<usize, Errno> {
         Err(Errno::ENOTTY)
+    }
+
+    /// A counter that changes whenever an event worth an edge-triggered
+    /// epoll report happens on this file (new data, new space, hang-up).
+    /// The default, the global generation, is coarse but never misses one.
+    fn event_gen(&self) -> u64 {
+        generation()
+    }
+
+    /// A monotonic time at which `poll` may change by itself (timerfd), so
+    /// waiters set their deadline no later than it.
+    fn deadline(&self) -> Option<u64> {
+        None
     }
 
     /// What /proc/self/fd/N links to.

@@ -26,6 +26,10 @@ const SIGPIPE: u32 = 13;
 
 struct Pipe {
     buf: SpinLock<VecDeque<u8>>,
+    /// Events for the read end (data written, writer gone) and the write
+    /// end (space freed, reader gone).
+    read_gen: AtomicU64,
+    write_gen: AtomicU64,
     readers: AtomicUsize,
     writers: AtomicUsize,
     ino: u64,
@@ -41,6 +45,8 @@ pub(crate) struct PipeEnd {
 pub(crate) fn new_pipe() -> (Arc<PipeEnd>, Arc<PipeEnd>) {
     let p = Arc::new(Pipe {
         buf: SpinLock::new(VecDeque::new()),
+        read_gen: AtomicU64::new(0),
+        write_gen: AtomicU64::new(0),
         readers: AtomicUsize::new(1),
         writers: AtomicUsize::new(1),
         ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
@@ -52,8 +58,10 @@ impl Drop for PipeEnd {
     fn drop(&mut self) {
         if self.write {
             self.pipe.writers.fetch_sub(1, Ordering::AcqRel);
+            self.pipe.read_gen.fetch_add(1, Ordering::AcqRel);
         } else {
             self.pipe.readers.fetch_sub(1, Ordering::AcqRel);
+            self.pipe.write_gen.fetch_add(1, Ordering::AcqRel);
         }
         notify();
     }
@@ -79,6 +87,7 @@ impl File for PipeEnd {
             Some(n)
         })?;
         if n > 0 {
+            self.pipe.write_gen.fetch_add(1, Ordering::AcqRel);
             notify();
         }
         Ok(n)
@@ -109,10 +118,11 @@ impl File for PipeEnd {
             match r {
                 Ok(Ok(n)) => {
                     done += n;
+                    self.pipe.read_gen.fetch_add(1, Ordering::AcqRel);
                     notify();
                 }
                 Ok(Err(e)) => {
-                    signal::send_to_thread(io.proc, io.thread, SigInfo { signo: SIGPIPE, code: 0, addr: 0, pid: 1 });
+                    signal::send_to_thread(io.proc, io.thread, SigInfo { signo: SIGPIPE, code: 0, addr: 0, pid: 1, value: 0 });
                     return if done > 0 { Ok(done) } else { Err(e) };
                 }
                 Err(e) => return if done > 0 { Ok(done) } else { Err(e) },
@@ -124,13 +134,14 @@ impl File for PipeEnd {
     fn poll(&self) -> u16 {
         let b = self.pipe.buf.lock();
         if self.write {
-            if self.pipe.readers.load(Ordering::Acquire) == 0 {
-                POLLERR
-            } else if PIPE_SIZE - b.len() >= PIPE_BUF {
-                POLLOUT
-            } else {
-                0
+            let mut r = 0;
+            if PIPE_SIZE - b.len() >= PIPE_BUF {
+                r |= POLLOUT;
             }
+            if self.pipe.readers.load(Ordering::Acquire) == 0 {
+                r |= POLLERR;
+            }
+            r
         } else {
             let mut r = 0;
             if !b.is_empty() {
@@ -140,6 +151,14 @@ impl File for PipeEnd {
                 r |= POLLHUP;
             }
             r
+        }
+    }
+
+    fn event_gen(&self) -> u64 {
+        if self.write {
+            self.pipe.write_gen.load(Ordering::Acquire)
+        } else {
+            self.pipe.read_gen.load(Ordering::Acquire)
         }
     }
 

@@ -29,10 +29,19 @@ fn deliver(proc: &Process, t: &LinuxThread, ctx: &mut UserContext) -> Option<End
         Disposition::None => None,
         Disposition::Kill(info) => Some(killed(info, ctx)),
         Disposition::Handle(sig, act, info, old_mask) => {
-            let alt = t.sig.lock().altstack;
+            let (alt, restart) = {
+                let mut ts = t.sig.lock();
+                (ts.altstack, ts.restart.take())
+            };
+            if let Some(nr) = restart.filter(|_| act.flags & signal::SA_RESTART != 0) {
+                // Back to the `syscall` instruction with the number restored
+                // (man 7 signal, "Interruption of system calls").
+                ctx.rip -= 2;
+                ctx.rax = nr;
+            }
             if signal::setup_frame(ctx, sig, &act, &info, old_mask, &alt).is_err() {
                 // No usable stack for the handler: Linux kills with SIGSEGV.
-                return Some(killed(SigInfo { signo: SIGSEGV, code: 0x80, addr: ctx.rsp, pid: 0 }, ctx));
+                return Some(killed(SigInfo { signo: SIGSEGV, code: 0x80, addr: ctx.rsp, pid: 0, value: 0 }, ctx));
             }
             None
         }
@@ -67,6 +76,7 @@ pub(crate) fn thread_main(proc: Arc<Process>, me: Arc<LinuxThread>, mut ctx: Use
                 let (nr, args) = ctx.syscall_args();
                 let mut cx = SyscallCx { proc: &proc, thread: &me, ctx: &mut ctx, exit: None };
                 let r = syscall::dispatch(&mut cx, nr, args);
+                me.sig.lock().restart = (r == Err(Errno::EINTR) && syscall::restartable(nr)).then_some(nr);
                 match cx.exit {
                     Some(Exit::Group(c)) => crate::power::finish(Ending::Exited(c)),
                     Some(Exit::Thread(c)) => super::syscall::thread_exit(&proc, &me, c),
@@ -78,13 +88,13 @@ pub(crate) fn thread_main(proc: Arc<Process>, me: Arc<LinuxThread>, mut ctx: Use
                 let r = proc.aspace.lock().handle_fault(addr, Access { write, exec: fetch });
                 if let Err(e) = r {
                     let code = if e == FaultError::Forbidden { SEGV_ACCERR } else { SEGV_MAPERR };
-                    signal::force(&proc, &me, SigInfo { signo: SIGSEGV, code, addr, pid: 0 });
+                    signal::force(&proc, &me, SigInfo { signo: SIGSEGV, code, addr, pid: 0, value: 0 });
                 }
             }
             Trap::Exception { vector, .. } => {
                 let (signo, code) = signal::for_exception(vector);
                 let addr = if signo == SIGSEGV { 0 } else { ctx.rip };
-                signal::force(&proc, &me, SigInfo { signo, code, addr, pid: 0 });
+                signal::force(&proc, &me, SigInfo { signo, code, addr, pid: 0, value: 0 });
             }
             Trap::Interrupt(_) => crate::sched::preempt_point(),
         }

@@ -43,6 +43,7 @@ pub(crate) const SIG_IGN: u64 = 1;
 #[allow(dead_code)] // Linux ABI number, not referenced yet
 pub(crate) const SA_SIGINFO: u64 = 0x4;
 pub(crate) const SA_ONSTACK: u64 = 0x0800_0000;
+pub(crate) const SA_RESTART: u64 = 0x1000_0000;
 pub(crate) const SA_NODEFER: u64 = 0x4000_0000;
 pub(crate) const SA_RESETHAND: u64 = 0x8000_0000;
 
@@ -101,6 +102,8 @@ pub(crate) struct SigInfo {
     pub(crate) addr: u64,
     /// si_pid for kill.
     pub(crate) pid: u32,
+    /// si_value (sigqueue), si_overrun/timer data.
+    pub(crate) value: u64,
 }
 
 impl SigInfo {
@@ -112,6 +115,7 @@ impl SigInfo {
             b[16..24].copy_from_slice(&self.addr.to_le_bytes());
         } else {
             b[16..20].copy_from_slice(&self.pid.to_le_bytes());
+            b[24..32].copy_from_slice(&self.value.to_le_bytes());
         }
         b
     }
@@ -161,6 +165,10 @@ impl Default for ProcessSignals {
 #[derive(Debug, Clone)]
 pub(crate) struct ThreadSignals {
     pub(crate) mask: u64,
+    /// The mask to restore after the next handler (rt_sigsuspend, pselect).
+    pub(crate) saved_mask: Option<u64>,
+    /// The syscall to restart if the next handler has SA_RESTART.
+    pub(crate) restart: Option<u64>,
     pub(crate) pending: u64,
     pub(crate) info: [SigInfo; NSIG as usize],
     pub(crate) altstack: AltStack,
@@ -168,7 +176,14 @@ pub(crate) struct ThreadSignals {
 
 impl ThreadSignals {
     pub(crate) fn with_mask(mask: u64) -> Self {
-        Self { mask, pending: 0, info: [SigInfo::default(); NSIG as usize], altstack: AltStack::default() }
+        Self {
+            mask,
+            saved_mask: None,
+            restart: None,
+            pending: 0,
+            info: [SigInfo::default(); NSIG as usize],
+            altstack: AltStack::default(),
+        }
     }
 }
 
@@ -259,6 +274,38 @@ pub(crate) fn force(proc: &Process, t: &LinuxThread, info: SigInfo) {
     ts.pending |= bit(sig);
 }
 
+/// Takes the lowest pending signal in `set` for `t` (thread-directed
+/// first), for sigtimedwait and signalfd.
+pub(crate) fn dequeue(proc: &Process, t: &LinuxThread, set: u64) -> Option<SigInfo> {
+    let mut ps = proc.signals.lock();
+    let mut ts = t.sig.lock();
+    let ready = (ts.pending | ps.pending) & set;
+    if ready == 0 {
+        return None;
+    }
+    let sig = ready.trailing_zeros() + 1;
+    let i = (sig - 1) as usize;
+    Some(if ts.pending & bit(sig) != 0 {
+        ts.pending &= !bit(sig);
+        ts.info[i]
+    } else {
+        ps.pending &= !bit(sig);
+        ps.info[i]
+    })
+}
+
+/// Pending signals of `t` (thread and process) in `set`.
+pub(crate) fn pending_in(proc: &Process, t: &LinuxThread, set: u64) -> u64 {
+    let pp = proc.signals.lock().pending;
+    (t.sig.lock().pending | pp) & set
+}
+
+/// [`has_deliverable`] with the thread's signal state already locked.
+pub(crate) fn has_deliverable_locked(ts: &ThreadSignals, proc: &Process) -> bool {
+    let pp = proc.signals.lock().pending;
+    (pp | ts.pending) & !(ts.mask & !UNBLOCKABLE) != 0
+}
+
 /// Whether a signal is deliverable to `t` now (blocking calls return EINTR).
 pub(crate) fn has_deliverable(proc: &Process, t: &LinuxThread) -> bool {
     let pp = proc.signals.lock().pending;
@@ -305,7 +352,7 @@ pub(crate) fn next(proc: &Process, t: &LinuxThread) -> Disposition {
                 if act.flags & SA_NODEFER == 0 {
                     block |= bit(sig);
                 }
-                let old = ts.mask;
+                let old = ts.saved_mask.take().unwrap_or(ts.mask);
                 ts.mask |= block & !UNBLOCKABLE;
                 return Disposition::Handle(sig, act, info, old);
             }

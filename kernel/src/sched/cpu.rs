@@ -51,6 +51,11 @@ pub(crate) fn this_cpu() -> usize {
     oxv_hal::cpu_id()
 }
 
+/// Whether `cpu` is halted in its idle loop.
+pub(crate) fn is_idling(cpu: usize) -> bool {
+    CPUS[cpu].idling.load(Ordering::SeqCst)
+}
+
 /// Mask of online CPUs.
 pub(crate) fn online_mask() -> u64 {
     ONLINE_MASK.load(Ordering::Acquire)

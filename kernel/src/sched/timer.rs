@@ -15,16 +15,41 @@ use super::clock::monotonic_ns;
 use super::cpu::{current, schedule, wake};
 use super::thread::Thread;
 
-type Key = (u64, u64);
+/// A timer's identity: (deadline, unique id).
+pub(crate) type Key = (u64, u64);
 
-static TIMERS: SpinLock<BTreeMap<Key, (Arc<Thread>, u64)>> = SpinLock::new(BTreeMap::new());
+/// What happens when a timer fires.
+enum Action {
+    /// Wake a thread out of one blocking episode.
+    Wake(Arc<Thread>, u64),
+    /// Run a kernel callback (with interrupts off, no locks held).
+    Call(alloc::boxed::Box<dyn FnOnce() + Send>),
+}
+
+static TIMERS: SpinLock<BTreeMap<Key, Action>> = SpinLock::new(BTreeMap::new());
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
 /// Arms a wake-up of `t` out of blocking episode `seq` at `deadline`.
 pub(super) fn add(deadline: u64, t: Arc<Thread>, seq: u64) -> Key {
     let key = (deadline, NEXT.fetch_add(1, Ordering::Relaxed));
-    TIMERS.lock().insert(key, (t, seq));
+    TIMERS.lock().insert(key, Action::Wake(t, seq));
     key
+}
+
+/// Runs `f` at monotonic time `deadline` (itimers, alarm). The callback
+/// runs from the idle loop or a preemption point, so it must be short and
+/// must not block.
+pub(crate) fn call_at(deadline: u64, f: impl FnOnce() + Send + 'static) -> Key {
+    let key = (deadline, NEXT.fetch_add(1, Ordering::Relaxed));
+    TIMERS.lock().insert(key, Action::Call(alloc::boxed::Box::new(f)));
+    // Make sure some CPU notices the new earliest deadline.
+    crate::smp::kick_all_idle();
+    key
+}
+
+/// Cancels a callback timer; true if it had not fired yet.
+pub(crate) fn cancel(key: Key) -> bool {
+    TIMERS.lock().remove(&key).is_some()
 }
 
 /// Cancels a timer (no-op if it already fired).
@@ -49,9 +74,10 @@ pub(crate) fn run_expired() {
             }
         };
         match fired {
-            Some((thread, seq)) => {
+            Some(Action::Wake(thread, seq)) => {
                 wake(&thread, seq);
             }
+            Some(Action::Call(f)) => f(),
             None => break,
         }
     }

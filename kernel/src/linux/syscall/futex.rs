@@ -217,7 +217,8 @@ pub(super) fn sys_futex(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
-            Ok(wake(uaddr, val as u32 as usize, bitset))
+            // Linux wakes one waiter even for a count of 0.
+            Ok(wake(uaddr, (val as u32 as usize).max(1), bitset))
         }
         FUTEX_REQUEUE => requeue(uaddr, val as u32 as usize, timeout as u32 as usize, uaddr2, None),
         FUTEX_CMP_REQUEUE => requeue(uaddr, val as u32 as usize, timeout as u32 as usize, uaddr2, Some(val3 as u32)),

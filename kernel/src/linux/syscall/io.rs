@@ -523,7 +523,15 @@ pub(crate) fn with_sigmask<R>(cx: &SyscallCx<'_>, mask: u64, size: u64, f: impl 
     let m = uaccess::read_u64(mask)? & !crate::linux::signal::UNBLOCKABLE;
     let old = core::mem::replace(&mut cx.thread.sig.lock().mask, m);
     let r = f();
-    cx.thread.sig.lock().mask = old;
+    let mut ts = cx.thread.sig.lock();
+    if crate::linux::signal::has_deliverable_locked(&ts, cx.proc) {
+        // A signal let in by the temporary mask is delivered on the way
+        // out, and the handler's frame restores the old mask (as Linux
+        // does for ppoll, pselect6, epoll_pwait).
+        ts.saved_mask = Some(old);
+    } else {
+        ts.mask = old;
+    }
     Ok(r)
 }
 
@@ -597,7 +605,16 @@ pub(super) fn sys_select(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         }
         Some(sec as u64 * 1_000_000_000 + usec as u64 * 1000)
     };
-    do_select(cx, a[0], [a[1], a[2], a[3]], timeout)
+    let start = clock::monotonic_ns();
+    let r = do_select(cx, a[0], [a[1], a[2], a[3]], timeout);
+    if let Some(t) = timeout {
+        // Linux's select stores the time not slept.
+        let left = t.saturating_sub(clock::monotonic_ns() - start);
+        let mut o = Out::default();
+        o.u64(left / 1_000_000_000).u64((left % 1_000_000_000) / 1000);
+        o.write_to(a[4])?;
+    }
+    r
 }
 
 pub(super) fn sys_pselect6(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {

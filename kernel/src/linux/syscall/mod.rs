@@ -17,6 +17,7 @@ use super::process::{LinuxThread, Process};
 use super::signal::SigInfo;
 
 mod fs;
+mod event;
 mod futex;
 mod info;
 mod io;
@@ -98,6 +99,9 @@ syscall_table! {
     32 => io::sys_dup,
     33 => io::sys_dup2,
     35 => time::sys_nanosleep,
+    36 => time::sys_getitimer,
+    37 => time::sys_alarm,
+    38 => time::sys_setitimer,
     39 => proc::sys_getpid,
     56 => thread::sys_clone,
     57 => thread::sys_fork,
@@ -130,7 +134,9 @@ syscall_table! {
     95 => proc::sys_umask,
     96 => time::sys_gettimeofday,
     97 => proc::sys_getrlimit,
+    98 => time::sys_getrusage,
     99 => info::sys_sysinfo,
+    100 => time::sys_times,
     102 => proc::sys_getuid,
     104 => proc::sys_getgid,
     107 => proc::sys_geteuid,
@@ -140,10 +146,15 @@ syscall_table! {
     121 => proc::sys_getpgid,
     124 => proc::sys_getsid,
     127 => signal::sys_rt_sigpending,
+    128 => signal::sys_rt_sigtimedwait,
+    129 => signal::sys_rt_sigqueueinfo,
+    130 => signal::sys_rt_sigsuspend,
     131 => signal::sys_sigaltstack,
     133 => fs::sys_mknod,
     137 => fs::sys_statfs,
     138 => fs::sys_fstatfs,
+    140 => proc::sys_getpriority,
+    141 => proc::sys_setpriority,
     158 => proc::sys_arch_prctl,
     160 => proc::sys_setrlimit,
     162 => fs::sys_sync,
@@ -153,6 +164,7 @@ syscall_table! {
     202 => futex::sys_futex,
     203 => sched::sys_sched_setaffinity,
     204 => sched::sys_sched_getaffinity,
+    213 => event::sys_epoll_create,
     217 => fs::sys_getdents64,
     218 => thread::sys_set_tid_address,
     227 => time::sys_clock_settime,
@@ -160,6 +172,8 @@ syscall_table! {
     229 => time::sys_clock_getres,
     230 => time::sys_clock_nanosleep,
     231 => thread::sys_exit_group,
+    232 => event::sys_epoll_wait,
+    233 => event::sys_epoll_ctl,
     234 => signal::sys_tgkill,
     257 => fs::sys_openat,
     258 => fs::sys_mkdirat,
@@ -178,13 +192,21 @@ syscall_table! {
     273 => thread::sys_set_robust_list,
     274 => thread::sys_get_robust_list,
     280 => fs::sys_utimensat,
+    281 => event::sys_epoll_pwait,
+    282 => event::sys_signalfd,
+    283 => event::sys_timerfd_create,
     284 => ipc::sys_eventfd,
     285 => fs::sys_fallocate,
+    286 => event::sys_timerfd_settime,
+    287 => event::sys_timerfd_gettime,
+    289 => event::sys_signalfd4,
     290 => ipc::sys_eventfd2,
+    291 => event::sys_epoll_create1,
     292 => io::sys_dup3,
     293 => ipc::sys_pipe2,
     295 => io::sys_preadv,
     296 => io::sys_pwritev,
+    297 => signal::sys_rt_tgsigqueueinfo,
     302 => proc::sys_prlimit64,
     306 => fs::sys_syncfs,
     309 => sched::sys_getcpu,
@@ -197,7 +219,15 @@ syscall_table! {
     436 => io::sys_close_range,
     437 => fs::sys_openat2,
     439 => fs::sys_faccessat2,
+    441 => event::sys_epoll_pwait2,
     435 => thread::sys_clone3,
+}
+
+/// Whether syscall `nr` is restarted after a handler with SA_RESTART
+/// interrupted it (I/O and futex waits); poll, select, epoll, sleeps and
+/// signal waits never are, as on Linux.
+pub(crate) fn restartable(nr: u64) -> bool {
+    matches!(nr, 0 | 1 | 2 | 16 | 17 | 18 | 19 | 20 | 40 | 72 | 202 | 257 | 295 | 296 | 326)
 }
 
 /// One bit per syscall number below 512: already logged as missing.

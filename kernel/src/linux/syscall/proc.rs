@@ -161,3 +161,40 @@ pub(super) fn sys_getrlimit(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 pub(super) fn sys_setrlimit(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     prlimit(cx, a[0], a[1], 0)
 }
+
+/// Process and thread nice values are recorded (they do not change
+/// scheduling yet); the program is root, so any value in -20..=19 goes.
+pub(super) fn sys_getpriority(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    const PRIO_PROCESS: u64 = 0;
+    if a[0] > 2 {
+        return Err(Errno::EINVAL);
+    }
+    let t = if a[0] == PRIO_PROCESS && (a[1] as u32 == 0 || a[1] as u32 == PID) {
+        cx.thread.clone()
+    } else if a[0] == PRIO_PROCESS {
+        cx.proc.thread(a[1] as u32).ok_or(Errno::ESRCH)?
+    } else if a[1] as u32 == 0 {
+        cx.thread.clone()
+    } else {
+        return Err(Errno::ESRCH);
+    };
+    let nice = t.nice.load(core::sync::atomic::Ordering::Relaxed) as i32;
+    // The syscall returns 20 - nice (1..=40), libc converts.
+    Ok((20 - nice) as usize)
+}
+
+pub(super) fn sys_setpriority(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    if a[0] > 2 {
+        return Err(Errno::EINVAL);
+    }
+    let nice = (a[2] as i32).clamp(-20, 19);
+    let targets: alloc::vec::Vec<_> = if a[1] as u32 == 0 || a[1] as u32 == PID {
+        cx.proc.threads.lock().values().cloned().collect()
+    } else {
+        alloc::vec![cx.proc.thread(a[1] as u32).ok_or(Errno::ESRCH)?]
+    };
+    for t in targets {
+        t.nice.store(nice as u32, core::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(0)
+}

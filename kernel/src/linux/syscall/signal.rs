@@ -53,6 +53,9 @@ pub(super) fn sys_rt_sigaction(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
                         == crate::linux::signal::DefaultAction::Ignore);
             if ignored {
                 s.pending &= !bit(sig);
+                for t in cx.proc.threads.lock().values() {
+                    t.sig.lock().pending &= !bit(sig);
+                }
             }
         }
         prev
@@ -128,7 +131,7 @@ pub(super) fn sys_rt_sigreturn(cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
         }
         Err(_) => {
             // A corrupt frame: Linux kills with SIGSEGV.
-            let info = SigInfo { signo: sig::SIGSEGV, code: 0x80, addr: 0, pid: 0 };
+            let info = SigInfo { signo: sig::SIGSEGV, code: 0x80, addr: 0, pid: 0, value: 0 };
             sig::force(cx.proc, cx.thread, info);
             Ok(cx.ctx.rax as usize)
         }
@@ -182,7 +185,7 @@ fn send_process(cx: &SyscallCx<'_>, signo: u64, code: i32) -> SysResult {
         return Ok(0);
     }
     let signo = signum(signo)?;
-    sig::send_to_process(cx.proc, SigInfo { signo, code, addr: 0, pid: PID });
+    sig::send_to_process(cx.proc, SigInfo { signo, code, addr: 0, pid: PID, value: 0 });
     Ok(0)
 }
 
@@ -192,7 +195,7 @@ fn send_thread(cx: &SyscallCx<'_>, tid: u32, signo: u64) -> SysResult {
         return Ok(0);
     }
     let signo = signum(signo)?;
-    sig::send_to_thread(cx.proc, &t, SigInfo { signo, code: SI_TKILL, addr: 0, pid: PID });
+    sig::send_to_thread(cx.proc, &t, SigInfo { signo, code: SI_TKILL, addr: 0, pid: PID, value: 0 });
     Ok(0)
 }
 
@@ -225,4 +228,93 @@ pub(super) fn sys_tgkill(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         return Err(Errno::ESRCH);
     }
     send_thread(cx, a[1] as u32, a[2])
+}
+
+pub(super) fn sys_rt_sigsuspend(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    if a[1] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mask = crate::linux::uaccess::read_u64(a[0])? & !UNBLOCKABLE;
+    {
+        let mut ts = cx.thread.sig.lock();
+        ts.saved_mask = Some(ts.mask);
+        ts.mask = mask;
+    }
+    let io = crate::linux::file::IoCx { proc: cx.proc, thread: cx.thread, nonblock: false };
+    // Only a signal ends the wait; the handler's frame restores the old mask.
+    let r: Result<(), Errno> = io.wait(|| None);
+    if r.is_err() && !sig::has_deliverable(cx.proc, cx.thread) {
+        let mut ts = cx.thread.sig.lock();
+        if let Some(m) = ts.saved_mask.take() {
+            ts.mask = m;
+        }
+    }
+    Err(Errno::EINTR)
+}
+
+fn write_siginfo(addr: u64, info: &SigInfo) -> Result<(), Errno> {
+    let mut b = [0u8; 128];
+    b[0..4].copy_from_slice(&info.signo.to_le_bytes());
+    b[8..12].copy_from_slice(&info.code.to_le_bytes());
+    b[16..20].copy_from_slice(&info.pid.to_le_bytes());
+    b[24..32].copy_from_slice(&info.value.to_le_bytes());
+    if info.addr != 0 {
+        b[16..24].copy_from_slice(&info.addr.to_le_bytes());
+    }
+    crate::linux::uaccess::write_bytes(addr, &b)
+}
+
+pub(super) fn sys_rt_sigtimedwait(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    if a[3] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let set = crate::linux::uaccess::read_u64(a[0])? & !UNBLOCKABLE;
+    let deadline = if a[2] == 0 {
+        None
+    } else {
+        Some(crate::sched::clock::monotonic_ns().saturating_add(super::time::read_timespec(a[2])?))
+    };
+    let io = crate::linux::file::IoCx { proc: cx.proc, thread: cx.thread, nonblock: deadline.is_some_and(|d| d <= crate::sched::clock::monotonic_ns()) };
+    let info = match io.wait_until(deadline, || sig::dequeue(cx.proc, cx.thread, set)) {
+        Ok(i) => i,
+        Err(Errno::ETIMEDOUT) | Err(Errno::EAGAIN) => return Err(Errno::EAGAIN),
+        Err(e) => return Err(e),
+    };
+    if a[1] != 0 {
+        write_siginfo(a[1], &info)?;
+    }
+    Ok(info.signo as usize)
+}
+
+fn read_queued(cx: &SyscallCx<'_>, signo: u64, info: u64) -> Result<SigInfo, Errno> {
+    let signo = signum(signo)?;
+    let b = read_bytes(info, 128)?;
+    let code = i32::from_le_bytes([b[8], b[9], b[10], b[11]]);
+    // Only the kernel may send SI_USER/SI_KERNEL-style positive codes to
+    // another process; to itself anything but SI_TKILL is allowed (Linux).
+    if code >= 0 || code == SI_TKILL {
+        let _ = cx;
+        return Err(Errno::EPERM);
+    }
+    let value = u64::from_le_bytes(b[24..32].try_into().map_err(|_| Errno::EFAULT)?);
+    Ok(SigInfo { signo, code, addr: 0, pid: PID, value })
+}
+
+pub(super) fn sys_rt_sigqueueinfo(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    if a[0] as u32 != PID {
+        return Err(Errno::ESRCH);
+    }
+    let info = read_queued(cx, a[1], a[2])?;
+    sig::send_to_process(cx.proc, info);
+    Ok(0)
+}
+
+pub(super) fn sys_rt_tgsigqueueinfo(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    if a[0] as u32 != PID {
+        return Err(Errno::ESRCH);
+    }
+    let t = cx.proc.thread(a[1] as u32).ok_or(Errno::ESRCH)?;
+    let info = read_queued(cx, a[2], a[3])?;
+    sig::send_to_thread(cx.proc, &t, info);
+    Ok(0)
 }
