@@ -133,6 +133,7 @@ pub(crate) fn init<'a>(root: Option<(InodeRef, &str)>, tmpfs_opts: impl Iterator
         Some((r, src)) => (r, src, "rofs", true),
         None => (ramfs(None).root(), "rootfs", "tmpfs", false),
     };
+    crate::mm::frames::set_reclaim(rofs::shrink_caches);
     let mounts = MountTable::new(root.clone(), source, fstype, "", ro);
     VFS.set(Vfs { mounts, root });
     let v = vfs();

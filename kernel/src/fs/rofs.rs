@@ -81,10 +81,11 @@ impl RofsFs {
     }
 }
 
-/// Gives back up to `bytes` of decompressed-block cache (memory pressure).
-#[allow(dead_code)]
+/// Gives back up to `bytes` of decompressed-block cache (memory pressure);
+/// the memory manager calls this when frames run out.
 pub(crate) fn shrink_caches(bytes: usize) -> usize {
-    MOUNTED.lock().iter().map(|f| f.reader.shrink(bytes)).sum()
+    let fss: Vec<Arc<RofsFs>> = MOUNTED.lock().clone();
+    fss.iter().map(|f| f.reader.shrink(bytes)).sum()
 }
 
 /// Bytes of decompressed blocks cached now.

@@ -106,13 +106,36 @@ pub(crate) fn init(info: &BootInfo) -> Result<(usize, usize), MemInitError> {
     Ok(counts)
 }
 
-/// Allocates one frame (not zeroed).
+/// Gives memory back when frames run out: the file systems' caches
+/// register here (mm sits below fs in the layer order).
+pub(crate) type Reclaim = fn(bytes: usize) -> usize;
+
+static RECLAIM: oxv_hal::sync::Once<Reclaim> = oxv_hal::sync::Once::new();
+
+/// Registers the memory-pressure hook.
+pub(crate) fn set_reclaim(f: Reclaim) {
+    RECLAIM.set(f);
+}
+
+/// Bytes asked back from caches when an allocation fails (1 MiB).
+const RECLAIM_BYTES: usize = 1 << 20;
+
+fn take_frame() -> Option<u64> {
+    FRAMES.lock().as_mut()?.alloc().map(PhysFrame::start_address)
+}
+
+/// Allocates one frame (not zeroed); under memory pressure the caches are
+/// shrunk first. Must not be called with the heap lock held (the kernel
+/// heap's own page source does not reclaim).
 pub(crate) fn alloc_frame() -> Option<u64> {
-    FRAMES
-        .lock()
-        .as_mut()?
-        .alloc()
-        .map(PhysFrame::start_address)
+    take_frame().or_else(|| {
+        let freed = RECLAIM.get().map_or(0, |f| f(RECLAIM_BYTES));
+        if freed > 0 {
+            take_frame()
+        } else {
+            None
+        }
+    })
 }
 
 /// Allocates one zeroed frame.
