@@ -26,7 +26,8 @@ use alloc::vec::Vec;
 use oxv_abi::console::GuestChannel;
 use oxv_abi::exit::{ExitKind, ExitRecord, DEBUG_EXIT_OK, DEBUG_EXIT_PANIC, DEBUG_EXIT_PORT};
 use oxv_abi::launch::{
-    LaunchRecord, FLAG_BOOTCHART, FLAG_ROOT_IMAGE, FLAG_STDERR_TTY, FLAG_STDIN_TTY, FLAG_STDOUT_TTY, FLAG_VERBOSE,
+    LaunchRecord, FLAG_BOOTCHART, FLAG_ROOT_IMAGE, FLAG_STDERR_TTY, FLAG_STDIN_TTY,
+    FLAG_STDOUT_TTY, FLAG_VERBOSE,
 };
 use oxv_hal::boot_info::BootInfo;
 use oxv_hal::heap::KernelHeap;
@@ -142,25 +143,39 @@ fn kmain(info: BootInfo) -> ! {
     klog!("virtio: {} block device(s)", disks.len());
 
     let program_bytes = if rec.has(FLAG_ROOT_IMAGE) {
-        let storage: alloc::boxed::Box<dyn oxv_rofs::Storage + Send + Sync> = if rec.program.is_empty() {
-            match disks.first() {
-                Some(d) => alloc::boxed::Box::new(fs::rofs::BlockStorage(d.clone())),
-                None => fail(ExitKind::LoadFailed, format_args!("root image: no virtio block device found")),
-            }
+        let storage: alloc::boxed::Box<dyn oxv_rofs::Storage + Send + Sync> =
+            if rec.program.is_empty() {
+                match disks.first() {
+                    Some(d) => alloc::boxed::Box::new(fs::rofs::BlockStorage(d.clone())),
+                    None => fail(
+                        ExitKind::LoadFailed,
+                        format_args!("root image: no virtio block device found"),
+                    ),
+                }
+            } else {
+                alloc::boxed::Box::new(fs::rofs::MemStorage(rec.program))
+            };
+        let source = if rec.program.is_empty() {
+            "/dev/vda"
         } else {
-            alloc::boxed::Box::new(fs::rofs::MemStorage(rec.program))
+            "rootfs"
         };
-        let source = if rec.program.is_empty() { "/dev/vda" } else { "rootfs" };
         let root = match fs::rofs::RofsFs::open(storage) {
             Ok(r) => r,
             Err(e) => fail(ExitKind::LoadFailed, format_args!("root image: {e:?}")),
         };
-        fs::init(Some((root, source)), rec.option_values(oxv_abi::launch::options::TMPFS));
+        fs::init(
+            Some((root, source)),
+            rec.option_values(oxv_abi::launch::options::TMPFS),
+        );
         match fs::read_whole_file(rec.exec_path()) {
             Ok(b) => Some(b),
             Err(e) => fail(
                 ExitKind::LoadFailed,
-                format_args!("{}: {e}", alloc::string::String::from_utf8_lossy(rec.exec_path())),
+                format_args!(
+                    "{}: {e}",
+                    alloc::string::String::from_utf8_lossy(rec.exec_path())
+                ),
             ),
         }
     } else {
@@ -192,12 +207,19 @@ fn kmain(info: BootInfo) -> ! {
         }
         v
     };
-    let cwd_path = rec.option_values(oxv_abi::launch::options::CWD).next().unwrap_or(b"/").to_vec();
+    let cwd_path = rec
+        .option_values(oxv_abi::launch::options::CWD)
+        .next()
+        .unwrap_or(b"/")
+        .to_vec();
     let root = fs::vfs().root().clone();
     let cwd = match fs::vfs().resolver().resolve(&root, &cwd_path, true) {
         Ok(node) if node.file_type() == oxv_vfs::FileType::Directory => (cwd_path, node),
         _ => {
-            klog!("cwd {:?} is not a directory; using /", alloc::string::String::from_utf8_lossy(&cwd_path));
+            klog!(
+                "cwd {:?} is not a directory; using /",
+                alloc::string::String::from_utf8_lossy(&cwd_path)
+            );
             (b"/".to_vec(), root)
         }
     };
@@ -206,7 +228,6 @@ fn kmain(info: BootInfo) -> ! {
         cmdline: join(&mut rec.argv()),
         environ: join(&mut rec.envp()),
         cwd,
-        tty,
         fds: linux::console_file::stdio_fds(&tty),
     };
     let proc = Arc::new(Process::new(loaded.aspace, spec));
@@ -229,7 +250,10 @@ fn kmain(info: BootInfo) -> ! {
     let main_thread = Arc::new(linux::process::LinuxThread::new(tid, 0));
     power::record_program_start();
     if linux::run::spawn_thread(&proc, main_thread, loaded.ctx, Default::default()).is_err() {
-        fail(ExitKind::LoadFailed, format_args!("out of memory for the program's first thread"));
+        fail(
+            ExitKind::LoadFailed,
+            format_args!("out of memory for the program's first thread"),
+        );
     }
     drop(proc);
     // The boot context becomes this CPU's idle thread.

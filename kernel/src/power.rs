@@ -63,10 +63,24 @@ pub(crate) fn finish(ending: Ending) -> ! {
         console::send(GuestChannel::BootChart, &chart.encode());
     }
     let rec = match ending {
-        Ending::Exited(code) => ExitRecord { kind: ExitKind::Exited, code, signal: 0, fault_addr: 0, rip: 0 },
-        Ending::Killed { sig, fault_addr, rip } => {
-            ExitRecord { kind: ExitKind::Signaled, code: 0, signal: sig, fault_addr, rip }
-        }
+        Ending::Exited(code) => ExitRecord {
+            kind: ExitKind::Exited,
+            code,
+            signal: 0,
+            fault_addr: 0,
+            rip: 0,
+        },
+        Ending::Killed {
+            sig,
+            fault_addr,
+            rip,
+        } => ExitRecord {
+            kind: ExitKind::Signaled,
+            code: 0,
+            signal: sig,
+            fault_addr,
+            rip,
+        },
     };
     finish_record(rec)
 }

@@ -434,7 +434,7 @@ pub fn parse(bytes: &[u8]) -> Result<Elf<'_>, ElfError> {
     let (mut seen_stack, mut pt_phdr, mut loaded_phdr) = (false, None, None);
     let mut prev: Option<(u64, u64)> = None; // (vaddr, end) of the last PT_LOAD
     let mut entry_ok = false;
-    for (index, raw) in table.chunks_exact(PHDR_SIZE).enumerate() {
+    for (index, raw) in table.as_chunks::<PHDR_SIZE>().0.iter().enumerate() {
         let ph = ProgramHeader::read(raw);
         match ph.p_type {
             PT_LOAD => {
@@ -579,8 +579,10 @@ impl<'a> Elf<'a> {
         let len = usize::from(self.phnum) * PHDR_SIZE;
         range(self.bytes, self.phoff, len as u64)
             .unwrap_or(&[])
-            .chunks_exact(PHDR_SIZE)
-            .map(ProgramHeader::read)
+            .as_chunks::<PHDR_SIZE>()
+            .0
+            .iter()
+            .map(|raw| ProgramHeader::read(raw))
     }
 
     /// The `PT_LOAD` segments, in ascending address order.

@@ -22,11 +22,13 @@ pub mod time;
 pub mod irq {
     //! Interrupt routing, acknowledgement, timer and idle wait.
     pub use crate::arch::apic::{
-        arm_timer, eoi, init, route_irq, send_ipi, wait_for_interrupt, IOAPIC_PHYS, SPURIOUS_VECTOR,
-        TIMER_VECTOR,
+        arm_timer, eoi, init, route_irq, send_ipi, wait_for_interrupt, IOAPIC_PHYS,
+        SPURIOUS_VECTOR, TIMER_VECTOR,
     };
 }
-pub use arch::context::{prepare_stack, switch as switch_context, SavedContext, ThreadEntry};
+pub use arch::context::{
+    prepare_stack, switch as switch_context, MisalignedStack, SavedContext, ThreadEntry,
+};
 pub use arch::cpu::{
     cpuid, features, halt, rdrand64, rdseed64, rdtsc, read_cr2, spin_hint, CpuidResult, Features,
 };
@@ -35,14 +37,15 @@ pub use arch::gdt::{USER_CS, USER_SS};
 pub use arch::idt::{exception_name, set_irq_hook, set_user_fault_hook, IrqHook, UserFaultHook};
 pub use arch::io::{debug_exit, Mmio, Mmio32, MmioWidth, Port16, Port32, Port8};
 pub use arch::paging::{
-    current_root,
-    flush_tlb_all, phys_to_virt, FrameAlloc, MapError, PageTable, PteFlags, KERNEL_BASE,
-    LARGE_PAGE_SIZE, PAGE_SIZE, PHYS_OFFSET,
+    current_root, flush_tlb_all, phys_to_virt, FrameAlloc, MapError, PageTable, PteFlags,
+    KERNEL_BASE, LARGE_PAGE_SIZE, PAGE_SIZE, PHYS_OFFSET,
 };
 pub use arch::percpu::{apic_id_of, cpu_id, MAX_CPUS};
 /// Application-processor bring-up.
 pub mod smp {
-    pub use crate::arch::smp::{processors, set_ap_main, start_ap, ApMain, TRAMPOLINE};
+    pub use crate::arch::smp::{
+        processors, set_ap_main, start_ap, ApMain, ApStartError, TRAMPOLINE,
+    };
 }
 pub use arch::phys::{
     boot_slice, boot_words_mut, copy_frame, dma_barrier, read_phys, write_phys, zero_frame,

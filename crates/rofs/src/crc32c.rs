@@ -38,8 +38,8 @@ static TABLES: [[u32; 256]; 8] = make_tables();
 pub fn update(crc: u32, data: &[u8]) -> u32 {
     let t = &TABLES;
     let mut c = !crc;
-    let mut chunks = data.chunks_exact(8);
-    for ch in &mut chunks {
+    let (words, rest) = data.as_chunks::<8>();
+    for ch in words {
         let lo = u32::from_le_bytes([ch[0], ch[1], ch[2], ch[3]]) ^ c;
         let hi = u32::from_le_bytes([ch[4], ch[5], ch[6], ch[7]]);
         c = t[7][(lo & 0xff) as usize]
@@ -51,7 +51,7 @@ pub fn update(crc: u32, data: &[u8]) -> u32 {
             ^ t[1][((hi >> 16) & 0xff) as usize]
             ^ t[0][(hi >> 24) as usize];
     }
-    for &b in chunks.remainder() {
+    for &b in rest {
         c = (c >> 8) ^ t[0][((c ^ b as u32) & 0xff) as usize];
     }
     !c

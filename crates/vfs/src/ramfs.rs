@@ -118,7 +118,7 @@ impl PagePool {
 impl MemoryBudget for PagePool {
     fn reserve(&self, pages: usize) -> bool {
         self.used
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+            .try_update(Ordering::AcqRel, Ordering::Acquire, |u| {
                 u.checked_add(pages as u64).filter(|&t| t <= self.limit)
             })
             .is_ok()
@@ -206,7 +206,7 @@ impl Shared {
         }
         let max = self.max_pages.unwrap_or(u64::MAX);
         self.pages_used
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+            .try_update(Ordering::AcqRel, Ordering::Acquire, |u| {
                 u.checked_add(n).filter(|&t| t <= max)
             })
             .map_err(|_| Errno::ENOSPC)?;
@@ -640,7 +640,7 @@ impl RamInode {
         let fs = &self.fs;
         let max = fs.max_inodes.unwrap_or(u64::MAX);
         fs.inodes_used
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+            .try_update(Ordering::AcqRel, Ordering::Acquire, |u| {
                 (u < max).then_some(u + 1)
             })
             .map_err(|_| Errno::ENOSPC)?;

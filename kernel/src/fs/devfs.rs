@@ -50,16 +50,24 @@ impl CharDevice for ConsoleDevice {
 /// Builds the /dev tree.
 pub(crate) fn build() -> InodeRef {
     let fs = SynthFs::new(TMPFS_MAGIC, super::clock());
-    let dev = |d: Arc<dyn CharDevice>, major, minor, perm| -> InodeRef { fs.device(d, makedev(major, minor), perm) };
+    let dev = |d: Arc<dyn CharDevice>, major, minor, perm| -> InodeRef {
+        fs.device(d, makedev(major, minor), perm)
+    };
     let link = |t: &'static [u8]| -> InodeRef { fs.symlink(move || t.to_vec()) };
     let entries: Vec<(Vec<u8>, InodeRef)> = alloc::vec![
         (b"null".to_vec(), dev(Arc::new(NullDevice), 1, 3, 0o666)),
         (b"zero".to_vec(), dev(Arc::new(ZeroDevice), 1, 5, 0o666)),
         (b"full".to_vec(), dev(Arc::new(FullDevice), 1, 7, 0o666)),
         (b"random".to_vec(), dev(Arc::new(RandomDevice), 1, 8, 0o666)),
-        (b"urandom".to_vec(), dev(Arc::new(RandomDevice), 1, 9, 0o666)),
+        (
+            b"urandom".to_vec(),
+            dev(Arc::new(RandomDevice), 1, 9, 0o666)
+        ),
         (b"tty".to_vec(), dev(Arc::new(ConsoleDevice), 5, 0, 0o666)),
-        (b"console".to_vec(), dev(Arc::new(ConsoleDevice), 5, 1, 0o600)),
+        (
+            b"console".to_vec(),
+            dev(Arc::new(ConsoleDevice), 5, 1, 0o600)
+        ),
         (b"stdin".to_vec(), link(b"/proc/self/fd/0")),
         (b"stdout".to_vec(), link(b"/proc/self/fd/1")),
         (b"stderr".to_vec(), link(b"/proc/self/fd/2")),

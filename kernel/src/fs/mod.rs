@@ -7,8 +7,8 @@
 //! directories of the root (created in the RAM root, expected in images).
 
 pub(crate) mod devfs;
-pub(crate) mod rofs;
 pub(crate) mod procfs;
+pub(crate) mod rofs;
 
 use alloc::format;
 use alloc::sync::Arc;
@@ -49,7 +49,10 @@ impl Vfs {
 /// The realtime clock as the VFS sees it (file times).
 pub(crate) fn now() -> Timespec {
     let ns = crate::sched::clock::realtime_ns();
-    Timespec { sec: ns.div_euclid(1_000_000_000), nsec: ns.rem_euclid(1_000_000_000) as u32 }
+    Timespec {
+        sec: ns.div_euclid(1_000_000_000),
+        nsec: ns.rem_euclid(1_000_000_000) as u32,
+    }
 }
 
 struct KernelClock;
@@ -81,7 +84,12 @@ impl MemoryBudget for FrameBudget {
 }
 
 fn ramfs(max_bytes: Option<u64>) -> RamFs {
-    RamFs::new(RamFsConfig { max_bytes, budget: Arc::new(FrameBudget), clock: clock(), ..RamFsConfig::default() })
+    RamFs::new(RamFsConfig {
+        max_bytes,
+        budget: Arc::new(FrameBudget),
+        clock: clock(),
+        ..RamFsConfig::default()
+    })
 }
 
 /// Parses a `--tmpfs` option value `PATH[:BYTES]`.
@@ -91,7 +99,8 @@ fn parse_tmpfs(v: &[u8]) -> Option<(Vec<u8>, Option<u64>)> {
         Some((p, n)) => (p, Some(n.parse::<u64>().ok()?)),
         None => (s, None),
     };
-    path.starts_with('/').then(|| (path.as_bytes().to_vec(), size))
+    path.starts_with('/')
+        .then(|| (path.as_bytes().to_vec(), size))
 }
 
 fn ensure_dir(r: &Resolver<'_>, root: &InodeRef, path: &[u8]) -> Result<InodeRef, Errno> {
@@ -111,17 +120,31 @@ fn ensure_dir(r: &Resolver<'_>, root: &InodeRef, path: &[u8]) -> Result<InodeRef
     r.resolve(root, path, true)
 }
 
-fn mount_on(v: &Vfs, path: &[u8], root: InodeRef, source: &str, fstype: &str, options: &str, ro: bool) {
+fn mount_on(
+    v: &Vfs,
+    path: &[u8],
+    root: InodeRef,
+    source: &str,
+    fstype: &str,
+    options: &str,
+    ro: bool,
+) {
     let r = v.resolver();
     let mp = match ensure_dir(&r, &v.root, path) {
         Ok(m) => m,
         Err(e) => {
-            crate::klog!("fs: cannot mount {fstype} on {}: {e}", alloc::string::String::from_utf8_lossy(path));
+            crate::klog!(
+                "fs: cannot mount {fstype} on {}: {e}",
+                alloc::string::String::from_utf8_lossy(path)
+            );
             return;
         }
     };
     let target = alloc::string::String::from_utf8_lossy(path);
-    if let Err(e) = v.mounts.mount(&mp, &target, root, source, fstype, options, ro) {
+    if let Err(e) = v
+        .mounts
+        .mount(&mp, &target, root, source, fstype, options, ro)
+    {
         crate::klog!("fs: mount {fstype} on {target}: {e}");
     }
 }
@@ -137,7 +160,15 @@ pub(crate) fn init<'a>(root: Option<(InodeRef, &str)>, tmpfs_opts: impl Iterator
     let mounts = MountTable::new(root.clone(), source, fstype, "", ro);
     VFS.set(Vfs { mounts, root });
     let v = vfs();
-    mount_on(v, b"/dev", devfs::build(), "devtmpfs", "devtmpfs", "mode=755", false);
+    mount_on(
+        v,
+        b"/dev",
+        devfs::build(),
+        "devtmpfs",
+        "devtmpfs",
+        "mode=755",
+        false,
+    );
     mount_on(v, b"/proc", procfs::build(), "proc", "proc", "", false);
     mount_on(v, b"/sys", sysfs(), "sysfs", "sysfs", "", true);
     let mut tmp_done = false;
@@ -145,10 +176,23 @@ pub(crate) fn init<'a>(root: Option<(InodeRef, &str)>, tmpfs_opts: impl Iterator
         match parse_tmpfs(opt) {
             Some((path, size)) => {
                 tmp_done |= path == b"/tmp";
-                let options = size.map_or(alloc::string::String::new(), |s| format!("size={}k", s / 1024));
-                mount_on(v, &path, ramfs(size).root(), "tmpfs", "tmpfs", &options, false);
+                let options = size.map_or(alloc::string::String::new(), |s| {
+                    format!("size={}k", s / 1024)
+                });
+                mount_on(
+                    v,
+                    &path,
+                    ramfs(size).root(),
+                    "tmpfs",
+                    "tmpfs",
+                    &options,
+                    false,
+                );
             }
-            None => crate::klog!("fs: bad tmpfs option {:?}", alloc::string::String::from_utf8_lossy(opt)),
+            None => crate::klog!(
+                "fs: bad tmpfs option {:?}",
+                alloc::string::String::from_utf8_lossy(opt)
+            ),
         }
     }
     if !tmp_done {

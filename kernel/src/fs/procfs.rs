@@ -38,7 +38,11 @@ fn maps(p: &Process) -> Vec<u8> {
             c(oxv_mm::vma::Prot::READ, 'r'),
             c(oxv_mm::vma::Prot::WRITE, 'w'),
             c(oxv_mm::vma::Prot::EXEC, 'x'),
-            if name.is_empty() { "" } else { "                          " },
+            if name.is_empty() {
+                ""
+            } else {
+                "                          "
+            },
             name
         );
     }
@@ -73,12 +77,17 @@ fn fd_dir(fs: &Arc<SynthFs>) -> InodeRef {
     let d = fs.dir(0o500);
     let fs2 = fs.clone();
     d.set_dynamic(move || {
-        let Some(p) = process::current() else { return Vec::new() };
+        let Some(p) = process::current() else {
+            return Vec::new();
+        };
         let list = p.fds.lock().list();
         list.into_iter()
             .map(|(fd, of)| {
                 let target = of.file.describe();
-                (format!("{fd}").into_bytes(), fs2.symlink(move || target.clone()) as InodeRef)
+                (
+                    format!("{fd}").into_bytes(),
+                    fs2.symlink(move || target.clone()) as InodeRef,
+                )
             })
             .collect()
     });
@@ -87,25 +96,53 @@ fn fd_dir(fs: &Arc<SynthFs>) -> InodeRef {
 
 fn process_dir(fs: &Arc<SynthFs>) -> InodeRef {
     let entries: Vec<(Vec<u8>, InodeRef)> = alloc::vec![
-        (b"exe".to_vec(), fs.symlink(|| with_proc(|p| p.exe.clone())) as InodeRef),
-        (b"cwd".to_vec(), fs.symlink(|| with_proc(|p| p.cwd.lock().0.clone())) as InodeRef),
+        (
+            b"exe".to_vec(),
+            fs.symlink(|| with_proc(|p| p.exe.clone())) as InodeRef
+        ),
+        (
+            b"cwd".to_vec(),
+            fs.symlink(|| with_proc(|p| p.cwd.lock().0.clone())) as InodeRef
+        ),
         (b"root".to_vec(), fs.symlink(|| b"/".to_vec()) as InodeRef),
         (b"fd".to_vec(), fd_dir(fs)),
         (b"maps".to_vec(), fs.file(|| with_proc(maps)) as InodeRef),
-        (b"status".to_vec(), fs.file(|| with_proc(status)) as InodeRef),
-        (b"cmdline".to_vec(), fs.file(|| with_proc(|p| p.cmdline.clone())) as InodeRef),
-        (b"environ".to_vec(), fs.file(|| with_proc(|p| p.environ.clone())) as InodeRef),
-        (b"comm".to_vec(), fs.file(|| with_proc(|p| {
-            let n = p.exe.rsplit(|&b| b == b'/').next().unwrap_or(b"");
-            let mut v = n[..n.len().min(15)].to_vec();
-            v.push(b'\n');
-            v
-        })) as InodeRef),
-        (b"mounts".to_vec(), fs.file(|| crate::fs::vfs().mounts.proc_mounts().into_bytes()) as InodeRef),
-        (b"stat".to_vec(), fs.file(|| with_proc(|p| {
-            format!("{PID} ({}) R 0 {PID} {PID} 0 -1 0 0 0 0 0 0 0 0 0 20 0 {} 0 0 0 0\n",
-                String::from_utf8_lossy(p.exe.rsplit(|&b| b == b'/').next().unwrap_or(b"")), p.thread_count()).into_bytes()
-        })) as InodeRef),
+        (
+            b"status".to_vec(),
+            fs.file(|| with_proc(status)) as InodeRef
+        ),
+        (
+            b"cmdline".to_vec(),
+            fs.file(|| with_proc(|p| p.cmdline.clone())) as InodeRef
+        ),
+        (
+            b"environ".to_vec(),
+            fs.file(|| with_proc(|p| p.environ.clone())) as InodeRef
+        ),
+        (
+            b"comm".to_vec(),
+            fs.file(|| with_proc(|p| {
+                let n = p.exe.rsplit(|&b| b == b'/').next().unwrap_or(b"");
+                let mut v = n[..n.len().min(15)].to_vec();
+                v.push(b'\n');
+                v
+            })) as InodeRef
+        ),
+        (
+            b"mounts".to_vec(),
+            fs.file(|| crate::fs::vfs().mounts.proc_mounts().into_bytes()) as InodeRef
+        ),
+        (
+            b"stat".to_vec(),
+            fs.file(|| with_proc(|p| {
+                format!(
+                    "{PID} ({}) R 0 {PID} {PID} 0 -1 0 0 0 0 0 0 0 0 0 20 0 {} 0 0 0 0\n",
+                    String::from_utf8_lossy(p.exe.rsplit(|&b| b == b'/').next().unwrap_or(b"")),
+                    p.thread_count()
+                )
+                .into_bytes()
+            })) as InodeRef
+        ),
     ];
     fs.dir_with(0o555, entries)
 }
@@ -126,13 +163,35 @@ fn cpuinfo() -> Vec<u8> {
     let hz = oxv_hal::tsc_hz();
     let f = oxv_hal::features();
     let mut flags = String::new();
-    for (bit, name) in [(0, "fpu"), (4, "tsc"), (5, "msr"), (6, "pae"), (8, "cx8"), (9, "apic"), (15, "cmov"), (19, "clflush"), (23, "mmx"), (24, "fxsr"), (25, "sse"), (26, "sse2")] {
+    for (bit, name) in [
+        (0, "fpu"),
+        (4, "tsc"),
+        (5, "msr"),
+        (6, "pae"),
+        (8, "cx8"),
+        (9, "apic"),
+        (15, "cmov"),
+        (19, "clflush"),
+        (23, "mmx"),
+        (24, "fxsr"),
+        (25, "sse"),
+        (26, "sse2"),
+    ] {
         if f.leaf1_edx & (1 << bit) != 0 {
             flags.push_str(name);
             flags.push(' ');
         }
     }
-    for (bit, name) in [(0, "pni"), (9, "ssse3"), (19, "sse4_1"), (20, "sse4_2"), (23, "popcnt"), (26, "xsave"), (28, "avx"), (30, "rdrand")] {
+    for (bit, name) in [
+        (0, "pni"),
+        (9, "ssse3"),
+        (19, "sse4_1"),
+        (20, "sse4_2"),
+        (23, "popcnt"),
+        (26, "xsave"),
+        (28, "avx"),
+        (30, "rdrand"),
+    ] {
         if f.leaf1_ecx & (1 << bit) != 0 {
             flags.push_str(name);
             flags.push(' ');
@@ -159,8 +218,12 @@ fn stat() -> Vec<u8> {
     for c in 0..n {
         let _ = writeln!(s, "cpu{c} {ticks} 0 0 0 0 0 0 0 0 0");
     }
-    let boot = (crate::sched::clock::realtime_ns() / 1_000_000_000) as u64 - crate::sched::clock::monotonic_ns() / 1_000_000_000;
-    let _ = write!(s, "intr 0\nctxt 0\nbtime {boot}\nprocesses 1\nprocs_running 1\nprocs_blocked 0\n");
+    let boot = (crate::sched::clock::realtime_ns() / 1_000_000_000) as u64
+        - crate::sched::clock::monotonic_ns() / 1_000_000_000;
+    let _ = write!(
+        s,
+        "intr 0\nctxt 0\nbtime {boot}\nprocesses 1\nprocs_running 1\nprocs_blocked 0\n"
+    );
     s.into_bytes()
 }
 
@@ -171,35 +234,98 @@ pub(crate) fn build() -> InodeRef {
     let kernel = fs.dir_with(
         0o555,
         [
-            (b"hostname".to_vec(), fs.file(|| b"oxv\n".to_vec()) as InodeRef),
-            (b"osrelease".to_vec(), fs.file(|| {
-                let mut v = crate::linux::syscall::release().to_vec();
-                v.push(b'\n');
-                v
-            }) as InodeRef),
-            (b"ostype".to_vec(), fs.file(|| b"Linux\n".to_vec()) as InodeRef),
-            (b"pid_max".to_vec(), fs.file(|| b"4194304\n".to_vec()) as InodeRef),
-            (b"ngroups_max".to_vec(), fs.file(|| b"65536\n".to_vec()) as InodeRef),
+            (
+                b"hostname".to_vec(),
+                fs.file(|| b"oxv\n".to_vec()) as InodeRef,
+            ),
+            (
+                b"osrelease".to_vec(),
+                fs.file(|| {
+                    let mut v = crate::linux::syscall::release().to_vec();
+                    v.push(b'\n');
+                    v
+                }) as InodeRef,
+            ),
+            (
+                b"ostype".to_vec(),
+                fs.file(|| b"Linux\n".to_vec()) as InodeRef,
+            ),
+            (
+                b"pid_max".to_vec(),
+                fs.file(|| b"4194304\n".to_vec()) as InodeRef,
+            ),
+            (
+                b"ngroups_max".to_vec(),
+                fs.file(|| b"65536\n".to_vec()) as InodeRef,
+            ),
         ],
     );
-    let vm = fs.dir_with(0o555, [(b"overcommit_memory".to_vec(), fs.file(|| b"0\n".to_vec()) as InodeRef)]);
-    let sys = fs.dir_with(0o555, [(b"kernel".to_vec(), kernel as InodeRef), (b"vm".to_vec(), vm as InodeRef)]);
+    let vm = fs.dir_with(
+        0o555,
+        [(
+            b"overcommit_memory".to_vec(),
+            fs.file(|| b"0\n".to_vec()) as InodeRef,
+        )],
+    );
+    let sys = fs.dir_with(
+        0o555,
+        [
+            (b"kernel".to_vec(), kernel as InodeRef),
+            (b"vm".to_vec(), vm as InodeRef),
+        ],
+    );
     let entries: Vec<(Vec<u8>, InodeRef)> = alloc::vec![
-        (b"self".to_vec(), fs.symlink(|| format!("{PID}").into_bytes()) as InodeRef),
-        (b"thread-self".to_vec(), fs.symlink(|| format!("{PID}/task/{PID}").into_bytes()) as InodeRef),
+        (
+            b"self".to_vec(),
+            fs.symlink(|| format!("{PID}").into_bytes()) as InodeRef
+        ),
+        (
+            b"thread-self".to_vec(),
+            fs.symlink(|| format!("{PID}/task/{PID}").into_bytes()) as InodeRef
+        ),
         (format!("{PID}").into_bytes(), me),
-        (b"mounts".to_vec(), fs.symlink(|| b"self/mounts".to_vec()) as InodeRef),
+        (
+            b"mounts".to_vec(),
+            fs.symlink(|| b"self/mounts".to_vec()) as InodeRef
+        ),
         (b"meminfo".to_vec(), fs.file(meminfo) as InodeRef),
         (b"cpuinfo".to_vec(), fs.file(cpuinfo) as InodeRef),
         (b"stat".to_vec(), fs.file(stat) as InodeRef),
-        (b"uptime".to_vec(), fs.file(|| {
-            let ns = crate::sched::clock::monotonic_ns();
-            let idle = crate::sched::clock::idle_ns();
-            format!("{}.{:02} {}.{:02}\n", ns / 1_000_000_000, (ns / 10_000_000) % 100, idle / 1_000_000_000, (idle / 10_000_000) % 100).into_bytes()
-        }) as InodeRef),
-        (b"loadavg".to_vec(), fs.file(|| with_proc(|p| format!("0.00 0.00 0.00 1/{} {PID}\n", p.thread_count()).into_bytes())) as InodeRef),
-        (b"version".to_vec(), fs.file(|| format!("Linux version {} (oxv) #1 SMP\n", String::from_utf8_lossy(crate::linux::syscall::release())).into_bytes()) as InodeRef),
-        (b"filesystems".to_vec(), fs.file(|| b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n\trofs\n".to_vec()) as InodeRef),
+        (
+            b"uptime".to_vec(),
+            fs.file(|| {
+                let ns = crate::sched::clock::monotonic_ns();
+                let idle = crate::sched::clock::idle_ns();
+                format!(
+                    "{}.{:02} {}.{:02}\n",
+                    ns / 1_000_000_000,
+                    (ns / 10_000_000) % 100,
+                    idle / 1_000_000_000,
+                    (idle / 10_000_000) % 100
+                )
+                .into_bytes()
+            }) as InodeRef
+        ),
+        (
+            b"loadavg".to_vec(),
+            fs.file(|| with_proc(
+                |p| format!("0.00 0.00 0.00 1/{} {PID}\n", p.thread_count()).into_bytes()
+            )) as InodeRef
+        ),
+        (
+            b"version".to_vec(),
+            fs.file(|| format!(
+                "Linux version {} (oxv) #1 SMP\n",
+                String::from_utf8_lossy(crate::linux::syscall::release())
+            )
+            .into_bytes()) as InodeRef
+        ),
+        (
+            b"filesystems".to_vec(),
+            fs.file(
+                || b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n\trofs\n".to_vec()
+            ) as InodeRef
+        ),
         (b"sys".to_vec(), sys as InodeRef),
     ];
     fs.dir_with(0o555, entries)

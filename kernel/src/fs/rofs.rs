@@ -73,7 +73,10 @@ impl RofsFs {
     /// Opens an image; its root directory as an inode.
     pub(crate) fn open(storage: Box<dyn Storage + Send + Sync>) -> Result<InodeRef, RofsError> {
         let reader = RofsReader::with_cache_budget(storage, CACHE_BUDGET)?;
-        let fs = Arc::new(RofsFs { reader, fs_id: alloc_fs_id() });
+        let fs = Arc::new(RofsFs {
+            reader,
+            fs_id: alloc_fs_id(),
+        });
         MOUNTED.lock().push(fs.clone());
         let root = fs.reader.root();
         let info = fs.reader.inode(root)?;
@@ -91,7 +94,11 @@ pub(crate) fn shrink_caches(bytes: usize) -> usize {
 /// Bytes of decompressed blocks cached now.
 #[allow(dead_code)]
 pub(crate) fn cached_bytes() -> usize {
-    MOUNTED.lock().iter().map(|f| f.reader.cache_stats().bytes).sum()
+    MOUNTED
+        .lock()
+        .iter()
+        .map(|f| f.reader.cache_stats().bytes)
+        .sum()
 }
 
 struct RofsNode {
@@ -102,7 +109,10 @@ struct RofsNode {
 impl RofsNode {
     fn node(&self, ino: u32) -> Result<InodeRef, Errno> {
         let info = self.fs.reader.inode(ino).map_err(err)?;
-        Ok(Arc::new(RofsNode { fs: self.fs.clone(), info }))
+        Ok(Arc::new(RofsNode {
+            fs: self.fs.clone(),
+            info,
+        }))
     }
 
     fn kind(&self) -> FileType {
@@ -112,8 +122,15 @@ impl RofsNode {
 
 impl Inode for RofsNode {
     fn metadata(&self) -> Metadata {
-        let t = Timespec { sec: self.info.mtime_sec, nsec: self.info.mtime_nsec };
-        let stored = if self.info.is_dir() { 0 } else { self.fs.reader.stored_bytes(self.info.ino).unwrap_or(0) };
+        let t = Timespec {
+            sec: self.info.mtime_sec,
+            nsec: self.info.mtime_nsec,
+        };
+        let stored = if self.info.is_dir() {
+            0
+        } else {
+            self.fs.reader.stored_bytes(self.info.ino).unwrap_or(0)
+        };
         Metadata {
             ino: u64::from(self.info.ino),
             dev: self.fs_id(),
@@ -154,7 +171,11 @@ impl Inode for RofsNode {
     fn read_at(&self, off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         match self.kind() {
             FileType::Directory => Err(Errno::EISDIR),
-            FileType::Regular => self.fs.reader.read_file(self.info.ino, off, buf).map_err(err),
+            FileType::Regular => self
+                .fs
+                .reader
+                .read_file(self.info.ino, off, buf)
+                .map_err(err),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -170,7 +191,12 @@ impl Inode for RofsNode {
         if off >= self.info.size {
             return Err(Errno::ENXIO);
         }
-        Ok(self.fs.reader.next_hole(self.info.ino, off).map_err(err)?.unwrap_or(self.info.size))
+        Ok(self
+            .fs
+            .reader
+            .next_hole(self.info.ino, off)
+            .map_err(err)?
+            .unwrap_or(self.info.size))
     }
 
     fn statfs(&self) -> StatFs {
@@ -204,7 +230,11 @@ impl Inode for RofsNode {
         }
     }
 
-    fn read_dir(&self, cursor: &DirCursor, sink: &mut dyn FnMut(DirEntry) -> bool) -> Result<(), Errno> {
+    fn read_dir(
+        &self,
+        cursor: &DirCursor,
+        sink: &mut dyn FnMut(DirEntry) -> bool,
+    ) -> Result<(), Errno> {
         if !self.info.is_dir() {
             return Err(Errno::ENOTDIR);
         }
@@ -217,23 +247,43 @@ impl Inode for RofsNode {
             DirCursor::After(_) => return Err(Errno::EINVAL),
         };
         if pos == 0 {
-            let e = DirEntry { ino: u64::from(self.info.ino), kind: FileType::Directory, name: b".".to_vec(), next: DirCursor::Pos(1) };
+            let e = DirEntry {
+                ino: u64::from(self.info.ino),
+                kind: FileType::Directory,
+                name: b".".to_vec(),
+                next: DirCursor::Pos(1),
+            };
             if !sink(e) {
                 return Ok(());
             }
             pos = 1;
         }
         if pos == 1 {
-            let e = DirEntry { ino: u64::from(self.info.parent), kind: FileType::Directory, name: b"..".to_vec(), next: DirCursor::Pos(2) };
+            let e = DirEntry {
+                ino: u64::from(self.info.parent),
+                kind: FileType::Directory,
+                name: b"..".to_vec(),
+                next: DirCursor::Pos(2),
+            };
             if !sink(e) {
                 return Ok(());
             }
             pos = 2;
         }
-        for r in self.fs.reader.read_dir(self.info.ino, pos - 2).map_err(err)? {
+        for r in self
+            .fs
+            .reader
+            .read_dir(self.info.ino, pos - 2)
+            .map_err(err)?
+        {
             let d = r.map_err(err)?;
             let kind = FileType::from_mode(kind_bits(d.kind)).unwrap_or(FileType::Regular);
-            let e = DirEntry { ino: u64::from(d.ino), kind, name: d.name().to_vec(), next: DirCursor::Pos(d.next_cursor() + 2) };
+            let e = DirEntry {
+                ino: u64::from(d.ino),
+                kind,
+                name: d.name().to_vec(),
+                next: DirCursor::Pos(d.next_cursor() + 2),
+            };
             if !sink(e) {
                 break;
             }

@@ -46,7 +46,9 @@ const fn default_termios() -> [u8; 36] {
         i += 1;
     }
     // c_cc: INTR QUIT ERASE KILL EOF TIME MIN SWTC START STOP SUSP EOL REPRINT DISCARD WERASE LNEXT EOL2
-    let cc = [3u8, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a, 0, 0x12, 0x0f, 0x17, 0x16, 0];
+    let cc = [
+        3u8, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a, 0, 0x12, 0x0f, 0x17, 0x16, 0,
+    ];
     let mut j = 0;
     while j < cc.len() {
         t[17 + j] = cc[j];
@@ -99,9 +101,19 @@ impl File for ConsoleFile {
     fn metadata(&self) -> Metadata {
         let now = crate::fs::now();
         let (mode, rdev, ino, dev) = if self.tty {
-            (oxv_vfs::node::S_IFCHR | 0o620, oxv_vfs::node::makedev(136, 0), 3, 0x16)
+            (
+                oxv_vfs::node::S_IFCHR | 0o620,
+                oxv_vfs::node::makedev(136, 0),
+                3,
+                0x16,
+            )
         } else {
-            (oxv_vfs::node::S_IFIFO | 0o600, 0, 100 + self.stream as u64, 0xd)
+            (
+                oxv_vfs::node::S_IFIFO | 0o600,
+                0,
+                100 + self.stream as u64,
+                0xd,
+            )
         };
         Metadata {
             ino,
@@ -148,7 +160,10 @@ impl File for ConsoleFile {
             }
             TIOCSWINSZ => {
                 let w = read_bytes(arg, 8)?;
-                *WINSIZE.lock() = Some((u16::from_le_bytes([w[0], w[1]]), u16::from_le_bytes([w[2], w[3]])));
+                *WINSIZE.lock() = Some((
+                    u16::from_le_bytes([w[0], w[1]]),
+                    u16::from_le_bytes([w[2], w[3]]),
+                ));
                 Ok(0)
             }
             TIOCGPGRP => uaccess::write_u32(arg, super::process::PID).map(|_| 0),
@@ -179,13 +194,23 @@ impl File for ConsoleFile {
 /// fds 0, 1 and 2 on the console, as the host wired them.
 pub(crate) fn stdio_fds(tty: &super::process::TtyInfo) -> super::fd::FdTable {
     let mut t = super::fd::FdTable::default();
-    for (i, (stream, flags)) in
-        [(Stream::Stdin, oxv_vfs::node::O_RDONLY), (Stream::Stdout, oxv_vfs::node::O_WRONLY), (Stream::Stderr, oxv_vfs::node::O_WRONLY)]
-            .into_iter()
-            .enumerate()
+    for (i, (stream, flags)) in [
+        (Stream::Stdin, oxv_vfs::node::O_RDONLY),
+        (Stream::Stdout, oxv_vfs::node::O_WRONLY),
+        (Stream::Stderr, oxv_vfs::node::O_WRONLY),
+    ]
+    .into_iter()
+    .enumerate()
     {
-        let f = alloc::sync::Arc::new(ConsoleFile { stream, tty: tty.is_tty[i], winsize: (tty.rows, tty.cols) });
-        let entry = super::fd::FdEntry { file: super::file::OpenFile::new(f, flags), cloexec: false };
+        let f = alloc::sync::Arc::new(ConsoleFile {
+            stream,
+            tty: tty.is_tty[i],
+            winsize: (tty.rows, tty.cols),
+        });
+        let entry = super::fd::FdEntry {
+            file: super::file::OpenFile::new(f, flags),
+            cloexec: false,
+        };
         let _ = t.insert_at(i, entry, super::fd::MAX_FDS);
     }
     t

@@ -48,27 +48,62 @@ pub(crate) struct Epoll {
 
 impl Epoll {
     pub(crate) fn new() -> Self {
-        Self { interests: SpinLock::new(BTreeMap::new()), ino: NEXT_INO.fetch_add(1, Ordering::Relaxed) }
+        Self {
+            interests: SpinLock::new(BTreeMap::new()),
+            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+        }
     }
 
     /// EPOLL_CTL_ADD.
-    pub(crate) fn add(&self, fd: i32, file: &Arc<OpenFile>, events: u32, data: u64) -> Result<(), Errno> {
+    pub(crate) fn add(
+        &self,
+        fd: i32,
+        file: &Arc<OpenFile>,
+        events: u32,
+        data: u64,
+    ) -> Result<(), Errno> {
         let mut m = self.interests.lock();
-        if m.get(&fd).is_some_and(|i| i.file.upgrade().is_some_and(|f| Arc::ptr_eq(&f, file))) {
+        if m.get(&fd)
+            .is_some_and(|i| i.file.upgrade().is_some_and(|f| Arc::ptr_eq(&f, file)))
+        {
             return Err(Errno::EEXIST);
         }
-        m.insert(fd, Interest { file: Arc::downgrade(file), events, data, fired: false, seen_gen: u64::MAX });
+        m.insert(
+            fd,
+            Interest {
+                file: Arc::downgrade(file),
+                events,
+                data,
+                fired: false,
+                seen_gen: u64::MAX,
+            },
+        );
         Ok(())
     }
 
     /// EPOLL_CTL_MOD.
-    pub(crate) fn modify(&self, fd: i32, file: &Arc<OpenFile>, events: u32, data: u64) -> Result<(), Errno> {
+    pub(crate) fn modify(
+        &self,
+        fd: i32,
+        file: &Arc<OpenFile>,
+        events: u32,
+        data: u64,
+    ) -> Result<(), Errno> {
         let mut m = self.interests.lock();
-        let i = m.get_mut(&fd).filter(|i| i.file.upgrade().is_some_and(|f| Arc::ptr_eq(&f, file))).ok_or(Errno::ENOENT)?;
+        let i = m
+            .get_mut(&fd)
+            .filter(|i| i.file.upgrade().is_some_and(|f| Arc::ptr_eq(&f, file)))
+            .ok_or(Errno::ENOENT)?;
         if i.events & EPOLLEXCLUSIVE != 0 {
             return Err(Errno::EINVAL);
         }
-        *i = Interest { file: Arc::downgrade(file), events, data, fired: false, seen_gen: u64::MAX };
+        *i = Interest {
+            file: Arc::downgrade(file),
+            events,
+            data,
+            fired: false,
+            seen_gen: u64::MAX,
+        };
         Ok(())
     }
 
@@ -123,15 +158,29 @@ impl Epoll {
         if depth > 4 {
             return true;
         }
-        let files: Vec<Arc<OpenFile>> = self.interests.lock().values().filter_map(|i| i.file.upgrade()).collect();
+        let files: Vec<Arc<OpenFile>> = self
+            .interests
+            .lock()
+            .values()
+            .filter_map(|i| i.file.upgrade())
+            .collect();
         files.iter().any(|f| {
-            Arc::ptr_eq(f, target) || f.file.as_any().downcast_ref::<Epoll>().is_some_and(|e| e.reaches(target, depth + 1))
+            Arc::ptr_eq(f, target)
+                || f.file
+                    .as_any()
+                    .downcast_ref::<Epoll>()
+                    .is_some_and(|e| e.reaches(target, depth + 1))
         })
     }
 
     /// The earliest time a watched file changes by itself (timerfd).
     pub(crate) fn next_deadline(&self) -> Option<u64> {
-        self.interests.lock().values().filter_map(|i| i.file.upgrade()).filter_map(|f| f.file.deadline()).min()
+        self.interests
+            .lock()
+            .values()
+            .filter_map(|i| i.file.upgrade())
+            .filter_map(|f| f.file.deadline())
+            .min()
     }
 }
 
@@ -141,7 +190,10 @@ impl File for Epoll {
         // consuming edge-triggered or one-shot state).
         let m = self.interests.lock();
         let ready = m.values().any(|i| {
-            !i.fired && i.file.upgrade().is_some_and(|f| u32::from(f.file.poll()) & (i.events | EPOLLERR | EPOLLHUP) != 0)
+            !i.fired
+                && i.file.upgrade().is_some_and(|f| {
+                    u32::from(f.file.poll()) & (i.events | EPOLLERR | EPOLLHUP) != 0
+                })
         });
         if ready {
             POLLIN
@@ -156,7 +208,21 @@ impl File for Epoll {
 
     fn metadata(&self) -> Metadata {
         let now = crate::fs::now();
-        Metadata { ino: self.ino, dev: 0xd, mode: 0o600, nlink: 1, uid: 0, gid: 0, size: 0, blocks: 0, blksize: 4096, atime: now, mtime: now, ctime: now, rdev: 0 }
+        Metadata {
+            ino: self.ino,
+            dev: 0xd,
+            mode: 0o600,
+            nlink: 1,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            blocks: 0,
+            blksize: 4096,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            rdev: 0,
+        }
     }
 
     fn describe(&self) -> Vec<u8> {

@@ -24,7 +24,12 @@ pub(crate) struct EventFd {
 
 impl EventFd {
     pub(crate) fn new(initial: u64, semaphore: bool) -> Self {
-        Self { count: SpinLock::new(initial), gen: AtomicU64::new(0), semaphore, ino: NEXT_INO.fetch_add(1, Ordering::Relaxed) }
+        Self {
+            count: SpinLock::new(initial),
+            gen: AtomicU64::new(0),
+            semaphore,
+            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+        }
     }
 }
 

@@ -44,12 +44,20 @@ impl FdTable {
     /// Removes descriptor `fd`, returning its description (the caller drops
     /// it outside the table's lock).
     pub(crate) fn close(&mut self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
-        let slot = usize::try_from(fd).ok().and_then(|i| self.slots.get_mut(i)).ok_or(Errno::EBADF)?;
+        let slot = usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get_mut(i))
+            .ok_or(Errno::EBADF)?;
         slot.take().map(|e| e.file).ok_or(Errno::EBADF)
     }
 
     /// Installs `entry` at the lowest free descriptor >= `min`.
-    pub(crate) fn insert_from(&mut self, min: usize, entry: FdEntry, limit: usize) -> Result<i32, Errno> {
+    pub(crate) fn insert_from(
+        &mut self,
+        min: usize,
+        entry: FdEntry,
+        limit: usize,
+    ) -> Result<i32, Errno> {
         let limit = limit.min(MAX_FDS);
         let mut i = min;
         while i < self.slots.len() && self.slots[i].is_some() {
@@ -66,7 +74,12 @@ impl FdTable {
     }
 
     /// Installs `entry` at exactly `fd`; returns what was there.
-    pub(crate) fn insert_at(&mut self, fd: usize, entry: FdEntry, limit: usize) -> Result<Option<FdEntry>, Errno> {
+    pub(crate) fn insert_at(
+        &mut self,
+        fd: usize,
+        entry: FdEntry,
+        limit: usize,
+    ) -> Result<Option<FdEntry>, Errno> {
         if fd >= limit.min(MAX_FDS) {
             return Err(Errno::EBADF);
         }

@@ -42,7 +42,11 @@ impl IoCx<'_> {
 
     /// Waits until `cond` yields a value; EAGAIN at once if non-blocking,
     /// EINTR when a signal arrives first, ETIMEDOUT after `deadline`.
-    pub(crate) fn wait_until<R>(&self, deadline: Option<u64>, mut cond: impl FnMut() -> Option<R>) -> Result<R, Errno> {
+    pub(crate) fn wait_until<R>(
+        &self,
+        deadline: Option<u64>,
+        mut cond: impl FnMut() -> Option<R>,
+    ) -> Result<R, Errno> {
         if let Some(r) = cond() {
             return Ok(r);
         }
@@ -183,6 +187,10 @@ impl OpenFile {
     }
 
     pub(crate) fn io<'a>(&self, proc: &'a Process, thread: &'a LinuxThread) -> IoCx<'a> {
-        IoCx { proc, thread, nonblock: self.nonblocking() }
+        IoCx {
+            proc,
+            thread,
+            nonblock: self.nonblocking(),
+        }
     }
 }

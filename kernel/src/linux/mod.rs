@@ -2,8 +2,8 @@
 //! table, signals.
 
 pub(crate) mod console_file;
-pub(crate) mod errno;
 pub(crate) mod epoll;
+pub(crate) mod errno;
 pub(crate) mod eventfd;
 pub(crate) mod exec;
 pub(crate) mod fd;
@@ -11,8 +11,8 @@ pub(crate) mod file;
 pub(crate) mod pipe;
 pub(crate) mod process;
 pub(crate) mod run;
-pub(crate) mod signalfd;
 pub(crate) mod signal;
+pub(crate) mod signalfd;
 pub(crate) mod syscall;
 pub(crate) mod timerfd;
 pub(crate) mod uaccess;

@@ -51,7 +51,16 @@ pub(crate) fn new_pipe() -> (Arc<PipeEnd>, Arc<PipeEnd>) {
         writers: AtomicUsize::new(1),
         ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
     });
-    (Arc::new(PipeEnd { pipe: p.clone(), write: false }), Arc::new(PipeEnd { pipe: p, write: true }))
+    (
+        Arc::new(PipeEnd {
+            pipe: p.clone(),
+            write: false,
+        }),
+        Arc::new(PipeEnd {
+            pipe: p,
+            write: true,
+        }),
+    )
 }
 
 impl Drop for PipeEnd {
@@ -107,7 +116,11 @@ impl File for PipeEnd {
                 let mut b = self.pipe.buf.lock();
                 let room = PIPE_SIZE - b.len();
                 // Small writes go in whole or wait; big ones in pieces.
-                let need = if left.len() <= PIPE_BUF { left.len() } else { 1 };
+                let need = if left.len() <= PIPE_BUF {
+                    left.len()
+                } else {
+                    1
+                };
                 if room < need {
                     return None;
                 }
@@ -122,7 +135,17 @@ impl File for PipeEnd {
                     notify();
                 }
                 Ok(Err(e)) => {
-                    signal::send_to_thread(io.proc, io.thread, SigInfo { signo: SIGPIPE, code: 0, addr: 0, pid: 1, value: 0 });
+                    signal::send_to_thread(
+                        io.proc,
+                        io.thread,
+                        SigInfo {
+                            signo: SIGPIPE,
+                            code: 0,
+                            addr: 0,
+                            pid: 1,
+                            value: 0,
+                        },
+                    );
                     return if done > 0 { Ok(done) } else { Err(e) };
                 }
                 Err(e) => return if done > 0 { Ok(done) } else { Err(e) },

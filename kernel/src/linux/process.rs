@@ -30,13 +30,31 @@ pub(crate) struct Rlimit {
 }
 
 fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
-    let inf = Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY };
+    let inf = Rlimit {
+        cur: RLIM_INFINITY,
+        max: RLIM_INFINITY,
+    };
     let mut r = [inf; RLIM_NLIMITS];
-    r[3] = Rlimit { cur: 8 << 20, max: RLIM_INFINITY }; // STACK
-    r[4] = Rlimit { cur: 0, max: RLIM_INFINITY }; // CORE
-    r[6] = Rlimit { cur: 4096, max: 4096 }; // NPROC: threads count here
-    r[7] = Rlimit { cur: 1024, max: 4096 }; // NOFILE
-    r[8] = Rlimit { cur: 8 << 20, max: 8 << 20 }; // MEMLOCK
+    r[3] = Rlimit {
+        cur: 8 << 20,
+        max: RLIM_INFINITY,
+    }; // STACK
+    r[4] = Rlimit {
+        cur: 0,
+        max: RLIM_INFINITY,
+    }; // CORE
+    r[6] = Rlimit {
+        cur: 4096,
+        max: 4096,
+    }; // NPROC: threads count here
+    r[7] = Rlimit {
+        cur: 1024,
+        max: 4096,
+    }; // NOFILE
+    r[8] = Rlimit {
+        cur: 8 << 20,
+        max: 8 << 20,
+    }; // MEMLOCK
     r[13] = Rlimit { cur: 0, max: 0 }; // NICE
     r[14] = Rlimit { cur: 0, max: 0 }; // RTPRIO
     r
@@ -98,7 +116,6 @@ pub(crate) struct Process {
     pub(crate) environ: Vec<u8>,
     /// Working directory: its path and its inode.
     pub(crate) cwd: SpinLock<(Vec<u8>, oxv_vfs::InodeRef)>,
-    pub(crate) tty: TtyInfo,
     pub(crate) umask: SpinLock<u32>,
 }
 
@@ -108,7 +125,6 @@ pub(crate) struct ProcessSpec {
     pub(crate) cmdline: Vec<u8>,
     pub(crate) environ: Vec<u8>,
     pub(crate) cwd: (Vec<u8>, oxv_vfs::InodeRef),
-    pub(crate) tty: TtyInfo,
     pub(crate) fds: FdTable,
 }
 
@@ -126,7 +142,6 @@ impl Process {
             cmdline: spec.cmdline,
             environ: spec.environ,
             cwd: SpinLock::new(spec.cwd),
-            tty: spec.tty,
             umask: SpinLock::new(0o022),
         }
     }
@@ -160,6 +175,9 @@ pub(crate) fn current() -> Option<Arc<Process>> {
 /// Page faults the kernel takes while copying to or from the program.
 pub(crate) fn user_fault_hook(addr: u64, write: bool) -> bool {
     let Some(p) = current() else { return false };
-    let r = p.aspace.lock().handle_fault(addr, Access { write, exec: false });
+    let r = p
+        .aspace
+        .lock()
+        .handle_fault(addr, Access { write, exec: false });
     r.is_ok()
 }

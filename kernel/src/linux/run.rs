@@ -41,7 +41,16 @@ fn deliver(proc: &Process, t: &LinuxThread, ctx: &mut UserContext) -> Option<End
             }
             if signal::setup_frame(ctx, sig, &act, &info, old_mask, &alt).is_err() {
                 // No usable stack for the handler: Linux kills with SIGSEGV.
-                return Some(killed(SigInfo { signo: SIGSEGV, code: 0x80, addr: ctx.rsp, pid: 0, value: 0 }, ctx));
+                return Some(killed(
+                    SigInfo {
+                        signo: SIGSEGV,
+                        code: 0x80,
+                        addr: ctx.rsp,
+                        pid: 0,
+                        value: 0,
+                    },
+                    ctx,
+                ));
             }
             None
         }
@@ -49,7 +58,11 @@ fn deliver(proc: &Process, t: &LinuxThread, ctx: &mut UserContext) -> Option<End
 }
 
 fn killed(info: SigInfo, ctx: &UserContext) -> Ending {
-    Ending::Killed { sig: info.signo, fault_addr: info.addr, rip: ctx.rip }
+    Ending::Killed {
+        sig: info.signo,
+        fault_addr: info.addr,
+        rip: ctx.rip,
+    }
 }
 
 fn errno_return(r: Result<usize, Errno>) -> u64 {
@@ -74,27 +87,61 @@ pub(crate) fn thread_main(proc: Arc<Process>, me: Arc<LinuxThread>, mut ctx: Use
         match ctx.run() {
             Trap::Syscall => {
                 let (nr, args) = ctx.syscall_args();
-                let mut cx = SyscallCx { proc: &proc, thread: &me, ctx: &mut ctx, exit: None };
+                let mut cx = SyscallCx {
+                    proc: &proc,
+                    thread: &me,
+                    ctx: &mut ctx,
+                    exit: None,
+                };
                 let r = syscall::dispatch(&mut cx, nr, args);
-                me.sig.lock().restart = (r == Err(Errno::EINTR) && syscall::restartable(nr)).then_some(nr);
+                me.sig.lock().restart =
+                    (r == Err(Errno::EINTR) && syscall::restartable(nr)).then_some(nr);
                 match cx.exit {
                     Some(Exit::Group(c)) => crate::power::finish(Ending::Exited(c)),
                     Some(Exit::Thread(c)) => super::syscall::thread_exit(&proc, &me, c),
-                    Some(Exit::Signal(info)) => crate::power::finish(killed(info, &ctx)),
                     None => ctx.set_syscall_return(errno_return(r)),
                 }
             }
-            Trap::PageFault { addr, write, fetch, .. } => {
-                let r = proc.aspace.lock().handle_fault(addr, Access { write, exec: fetch });
+            Trap::PageFault {
+                addr, write, fetch, ..
+            } => {
+                let r = proc
+                    .aspace
+                    .lock()
+                    .handle_fault(addr, Access { write, exec: fetch });
                 if let Err(e) = r {
-                    let code = if e == FaultError::Forbidden { SEGV_ACCERR } else { SEGV_MAPERR };
-                    signal::force(&proc, &me, SigInfo { signo: SIGSEGV, code, addr, pid: 0, value: 0 });
+                    let code = if e == FaultError::Forbidden {
+                        SEGV_ACCERR
+                    } else {
+                        SEGV_MAPERR
+                    };
+                    signal::force(
+                        &proc,
+                        &me,
+                        SigInfo {
+                            signo: SIGSEGV,
+                            code,
+                            addr,
+                            pid: 0,
+                            value: 0,
+                        },
+                    );
                 }
             }
             Trap::Exception { vector, .. } => {
                 let (signo, code) = signal::for_exception(vector);
                 let addr = if signo == SIGSEGV { 0 } else { ctx.rip };
-                signal::force(&proc, &me, SigInfo { signo, code, addr, pid: 0, value: 0 });
+                signal::force(
+                    &proc,
+                    &me,
+                    SigInfo {
+                        signo,
+                        code,
+                        addr,
+                        pid: 0,
+                        value: 0,
+                    },
+                );
             }
             Trap::Interrupt(_) => crate::sched::preempt_point(),
         }
@@ -112,7 +159,11 @@ pub(crate) fn spawn_thread(
     let (p, m) = (proc.clone(), me.clone());
     proc.threads.lock().insert(me.tid, me.clone());
     let affinity = crate::sched::online_mask();
-    match crate::sched::spawn(alloc::boxed::Box::new(move || thread_main(p, m, ctx)), Some(fpu), affinity) {
+    match crate::sched::spawn(
+        alloc::boxed::Box::new(move || thread_main(p, m, ctx)),
+        Some(fpu),
+        affinity,
+    ) {
         Some(t) => {
             *me.sched.lock() = Some(t);
             Ok(())

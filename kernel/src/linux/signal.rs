@@ -156,7 +156,11 @@ pub(crate) struct ProcessSignals {
 
 impl Default for ProcessSignals {
     fn default() -> Self {
-        Self { actions: [SigAction::default(); NSIG as usize], pending: 0, info: [SigInfo::default(); NSIG as usize] }
+        Self {
+            actions: [SigAction::default(); NSIG as usize],
+            pending: 0,
+            info: [SigInfo::default(); NSIG as usize],
+        }
     }
 }
 
@@ -207,7 +211,8 @@ impl ProcessSignals {
     pub(crate) fn ignored(&self, sig: u32) -> bool {
         let act = self.action(sig);
         sig != SIGKILL
-            && (act.handler == SIG_IGN || (act.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore))
+            && (act.handler == SIG_IGN
+                || (act.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore))
     }
 }
 
@@ -227,10 +232,17 @@ pub(crate) fn send_to_process(proc: &Process, info: SigInfo) {
         if ps.ignored(info.signo) {
             return;
         }
-        let ProcessSignals { pending, info: infos, .. } = &mut *ps;
+        let ProcessSignals {
+            pending,
+            info: infos,
+            ..
+        } = &mut *ps;
         add_pending(pending, infos, info);
         let threads = proc.threads.lock();
-        threads.values().find(|t| t.sig.lock().mask & bit(info.signo) == 0).cloned()
+        threads
+            .values()
+            .find(|t| t.sig.lock().mask & bit(info.signo) == 0)
+            .cloned()
     };
     if let Some(t) = target {
         interrupt(&t);
@@ -244,7 +256,11 @@ pub(crate) fn send_to_thread(proc: &Process, t: &LinuxThread, info: SigInfo) {
     }
     {
         let mut ts = t.sig.lock();
-        let ThreadSignals { pending, info: infos, .. } = &mut *ts;
+        let ThreadSignals {
+            pending,
+            info: infos,
+            ..
+        } = &mut *ts;
         add_pending(pending, infos, info);
     }
     interrupt(t);

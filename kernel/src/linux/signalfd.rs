@@ -35,7 +35,11 @@ impl File for SignalFd {
             rec[48..56].copy_from_slice(&info.value.to_le_bytes()); // ssi_ptr
             rec[72..80].copy_from_slice(&info.addr.to_le_bytes());
             n += 128;
-            next = if buf.len() - n >= 128 { signal::dequeue(io.proc, io.thread, mask) } else { None };
+            next = if buf.len() - n >= 128 {
+                signal::dequeue(io.proc, io.thread, mask)
+            } else {
+                None
+            };
         }
         Ok(n)
     }
@@ -43,8 +47,14 @@ impl File for SignalFd {
     fn poll(&self) -> u16 {
         // Readiness depends on the reader; report for the process's threads.
         let mask = *self.mask.lock();
-        let Some(p) = super::process::current() else { return 0 };
-        let any = p.threads.lock().values().any(|t| signal::pending_in(&p, t, mask) != 0);
+        let Some(p) = super::process::current() else {
+            return 0;
+        };
+        let any = p
+            .threads
+            .lock()
+            .values()
+            .any(|t| signal::pending_in(&p, t, mask) != 0);
         if any {
             POLLIN
         } else {
@@ -54,7 +64,21 @@ impl File for SignalFd {
 
     fn metadata(&self) -> Metadata {
         let now = crate::fs::now();
-        Metadata { ino: 9000, dev: 0xd, mode: 0o600, nlink: 1, uid: 0, gid: 0, size: 0, blocks: 0, blksize: 4096, atime: now, mtime: now, ctime: now, rdev: 0 }
+        Metadata {
+            ino: 9000,
+            dev: 0xd,
+            mode: 0o600,
+            nlink: 1,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            blocks: 0,
+            blksize: 4096,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            rdev: 0,
+        }
     }
 
     fn describe(&self) -> Vec<u8> {

@@ -36,21 +36,25 @@ pub(crate) struct TimerFd {
 
 impl TimerFd {
     pub(crate) fn new(clock: u32) -> Self {
-        Self { clock, state: SpinLock::new(State::default()), ino: NEXT_INO.fetch_add(1, Ordering::Relaxed) }
+        Self {
+            clock,
+            state: SpinLock::new(State::default()),
+            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+        }
     }
 
     fn update(s: &mut State) {
         let now = clock::monotonic_ns();
         if s.next != 0 && now >= s.next {
-            if s.interval == 0 {
-                s.ticks += 1;
-                s.total += 1;
-                s.next = 0;
-            } else {
-                let n = (now - s.next) / s.interval + 1;
+            if let Some(k) = (now - s.next).checked_div(s.interval) {
+                let n = k + 1;
                 s.ticks += n;
                 s.total += n;
                 s.next += n * s.interval;
+            } else {
+                s.ticks += 1;
+                s.total += 1;
+                s.next = 0;
             }
         }
     }
@@ -59,7 +63,11 @@ impl TimerFd {
     pub(crate) fn get(&self) -> (u64, u64) {
         let mut s = self.state.lock();
         Self::update(&mut s);
-        let left = if s.next == 0 { 0 } else { s.next.saturating_sub(clock::monotonic_ns()).max(1) };
+        let left = if s.next == 0 {
+            0
+        } else {
+            s.next.saturating_sub(clock::monotonic_ns()).max(1)
+        };
         (left, s.interval)
     }
 
@@ -68,7 +76,12 @@ impl TimerFd {
     pub(crate) fn set(&self, first: u64, interval: u64) -> (u64, u64) {
         let old = self.get();
         let mut s = self.state.lock();
-        *s = State { next: first, interval: if first == 0 { 0 } else { interval }, ticks: 0, total: s.total + 1 };
+        *s = State {
+            next: first,
+            interval: if first == 0 { 0 } else { interval },
+            ticks: 0,
+            total: s.total + 1,
+        };
         drop(s);
         super::file::notify();
         old
@@ -119,7 +132,21 @@ impl File for TimerFd {
 
     fn metadata(&self) -> Metadata {
         let now = crate::fs::now();
-        Metadata { ino: self.ino, dev: 0xd, mode: 0o600, nlink: 1, uid: 0, gid: 0, size: 0, blocks: 0, blksize: 4096, atime: now, mtime: now, ctime: now, rdev: 0 }
+        Metadata {
+            ino: self.ino,
+            dev: 0xd,
+            mode: 0o600,
+            nlink: 1,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            blocks: 0,
+            blksize: 4096,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            rdev: 0,
+        }
     }
 
     fn describe(&self) -> Vec<u8> {

@@ -81,7 +81,7 @@ pub(crate) fn read_iovecs(addr: u64, count: usize) -> Result<Vec<(u64, usize)>, 
     let raw = read_bytes(addr, count * 16)?;
     let mut v = Vec::with_capacity(count);
     let mut total: usize = 0;
-    for c in raw.chunks_exact(16) {
+    for c in raw.as_chunks::<16>().0 {
         let base = u64::from_le_bytes(c[..8].try_into().unwrap_or([0; 8]));
         let len = u64::from_le_bytes(c[8..].try_into().unwrap_or([0; 8]));
         if len > isize::MAX as u64 {

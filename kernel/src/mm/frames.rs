@@ -100,7 +100,10 @@ pub(crate) fn init(info: &BootInfo) -> Result<(usize, usize), MemInitError> {
     }
     fa.reserve_range(spot, spot + bytes);
     // The page application processors start in (real mode, below 1 MiB).
-    fa.reserve_range(oxv_hal::smp::TRAMPOLINE, oxv_hal::smp::TRAMPOLINE + PAGE_SIZE);
+    fa.reserve_range(
+        oxv_hal::smp::TRAMPOLINE,
+        oxv_hal::smp::TRAMPOLINE + PAGE_SIZE,
+    );
     let counts = (fa.free_count(), fa.total_count());
     *FRAMES.lock() = Some(fa);
     Ok(counts)
@@ -121,7 +124,11 @@ pub(crate) fn set_reclaim(f: Reclaim) {
 const RECLAIM_BYTES: usize = 1 << 20;
 
 fn take_frame() -> Option<u64> {
-    FRAMES.lock().as_mut()?.alloc().map(PhysFrame::start_address)
+    FRAMES
+        .lock()
+        .as_mut()?
+        .alloc()
+        .map(PhysFrame::start_address)
 }
 
 /// Allocates one frame (not zeroed); under memory pressure the caches are

@@ -133,7 +133,10 @@ struct StackSlots {
     free: alloc::vec::Vec<u64>,
 }
 
-static STACK_SLOTS: SpinLock<StackSlots> = SpinLock::new(StackSlots { next: 0, free: alloc::vec::Vec::new() });
+static STACK_SLOTS: SpinLock<StackSlots> = SpinLock::new(StackSlots {
+    next: 0,
+    free: alloc::vec::Vec::new(),
+});
 
 /// A kernel stack with an unmapped guard page below it.
 #[derive(Debug)]
@@ -155,12 +158,17 @@ impl KernelStack {
             }
         };
         let base = STACK_AREA + slot * SLOT + PAGE_SIZE;
-        let flags = PteFlags::PRESENT | PteFlags::WRITABLE | PteFlags::NO_EXECUTE | PteFlags::GLOBAL;
+        let flags =
+            PteFlags::PRESENT | PteFlags::WRITABLE | PteFlags::NO_EXECUTE | PteFlags::GLOBAL;
         let mut g = KERNEL_PT.lock();
         let pt = g.as_mut()?;
         for i in 0..KSTACK_PAGES {
-            let ok = super::frames::alloc_zeroed_frame()
-                .map(|pa| (pa, pt.map(base + i * PAGE_SIZE, pa, flags, &mut FrameAllocRef)));
+            let ok = super::frames::alloc_zeroed_frame().map(|pa| {
+                (
+                    pa,
+                    pt.map(base + i * PAGE_SIZE, pa, flags, &mut FrameAllocRef),
+                )
+            });
             match ok {
                 Some((_, Ok(()))) => {}
                 Some((pa, Err(_))) => {

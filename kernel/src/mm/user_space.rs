@@ -67,7 +67,10 @@ pub(crate) struct AddressSpace {
 pub(crate) fn commit(aspace: &oxv_hal::sync::SpinLock<AddressSpace>) {
     let (freed, stale) = {
         let mut a = aspace.lock();
-        (core::mem::take(&mut a.freed), core::mem::replace(&mut a.stale_tlbs, false))
+        (
+            core::mem::take(&mut a.freed),
+            core::mem::replace(&mut a.stale_tlbs, false),
+        )
     };
     if stale {
         crate::smp::tlb_shootdown();
@@ -82,7 +85,12 @@ impl AddressSpace {
     pub(crate) fn new() -> Option<Self> {
         let mut pt = PageTable::new(&mut FrameAllocRef)?;
         super::kernel_space::share_into(&mut pt);
-        Some(Self { pt, vmas: VmaMap::new(), freed: Vec::new(), stale_tlbs: false })
+        Some(Self {
+            pt,
+            vmas: VmaMap::new(),
+            freed: Vec::new(),
+            stale_tlbs: false,
+        })
     }
 
     /// Physical address of the top-level page table.
@@ -263,13 +271,6 @@ impl AddressSpace {
             }
         }
         Ok(())
-    }
-
-    /// Frees every user page and page table.
-    pub(crate) fn clear(&mut self) {
-        let all: Vec<Range> = self.vmas.clear();
-        self.release(&all);
-        self.pt.free_user_tables(&mut FrameAllocRef);
     }
 
     /// Pages currently backed by frames (resident set).

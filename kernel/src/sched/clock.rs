@@ -86,11 +86,6 @@ const MAX_ARM_NS: u64 = 1_000_000;
 /// condition after every interrupt (see [`wait_until`]).
 pub(crate) static IRQ_EVENTS: super::WaitQueue = super::WaitQueue::new();
 
-/// Called from the interrupt hook.
-pub(crate) fn on_interrupt() {
-    IRQ_EVENTS.wake_all();
-}
-
 /// Waits until `wake()` holds or monotonic time `deadline_ns` passes,
 /// re-checking after every interrupt. Returns true if `wake()` held. The
 /// CPU halts meanwhile (a waiting thread blocks; the idle context itself

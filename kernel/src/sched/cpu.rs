@@ -63,13 +63,21 @@ pub(crate) fn online_mask() -> u64 {
 
 /// The running thread.
 pub(crate) fn current() -> Arc<Thread> {
-    CPUS[this_cpu()].current.lock().clone().expect("scheduler not initialised on this CPU")
+    CPUS[this_cpu()]
+        .current
+        .lock()
+        .clone()
+        .expect("scheduler not initialised on this CPU")
 }
 
 /// Whether the caller is a CPU's idle (boot) context, which must halt
 /// instead of blocking. Also true before the scheduler runs on this CPU.
 pub(crate) fn is_idle_context() -> bool {
-    CPUS[this_cpu()].current.lock().as_ref().is_none_or(|t| t.idle)
+    CPUS[this_cpu()]
+        .current
+        .lock()
+        .as_ref()
+        .is_none_or(|t| t.idle)
 }
 
 /// Makes the code running on `cpu` at boot its idle thread.
@@ -90,11 +98,10 @@ fn pick_cpu(t: &Thread) -> usize {
     }
     let mut best = last;
     let mut best_len = usize::MAX;
-    for cpu in 0..MAX_CPUS {
+    for (cpu, c) in CPUS.iter().enumerate() {
         if allowed & (1 << cpu) == 0 {
             continue;
         }
-        let c = &CPUS[cpu];
         let mut len = c.queued.load(Ordering::Relaxed) * 2;
         if !c.idling.load(Ordering::Relaxed) {
             len += 1;
@@ -156,11 +163,11 @@ fn pop_ready(cpu: usize) -> Option<Arc<Thread>> {
 fn steal(me: usize) -> Option<Arc<Thread>> {
     let mut victim = None;
     let mut most = 1;
-    for cpu in 0..MAX_CPUS {
-        if cpu == me || !CPUS[cpu].online.load(Ordering::Relaxed) {
+    for (cpu, c) in CPUS.iter().enumerate() {
+        if cpu == me || !c.online.load(Ordering::Relaxed) {
             continue;
         }
-        let n = CPUS[cpu].queued.load(Ordering::Relaxed);
+        let n = c.queued.load(Ordering::Relaxed);
         if n >= most {
             most = n;
             victim = Some(cpu);
@@ -169,7 +176,9 @@ fn steal(me: usize) -> Option<Arc<Thread>> {
     let v = victim?;
     let c = &CPUS[v];
     let mut q = c.rq.lock();
-    let pos = q.iter().position(|t| t.affinity.load(Ordering::Relaxed) & (1 << me) != 0)?;
+    let pos = q
+        .iter()
+        .position(|t| t.affinity.load(Ordering::Relaxed) & (1 << me) != 0)?;
     let t = q.remove(pos)?;
     c.queued.fetch_sub(1, Ordering::Relaxed);
     Some(t)
@@ -207,7 +216,8 @@ pub(crate) fn schedule() {
     next.cpu.store(cpu, Ordering::Relaxed);
     *c.current.lock() = Some(next.clone());
     *c.prev.lock() = Some(prev.clone());
-    c.slice_end.store(super::clock::monotonic_ns() + SLICE_NS, Ordering::Relaxed);
+    c.slice_end
+        .store(super::clock::monotonic_ns() + SLICE_NS, Ordering::Relaxed);
     oxv_hal::switch_context(&prev.ctx, &next.ctx);
     // Resumed (possibly on another CPU).
     finish_switch();
@@ -219,7 +229,9 @@ pub(crate) fn schedule() {
 /// Completes a switch on the thread that now runs: releases the previous one.
 pub(super) fn finish_switch() {
     let c = &CPUS[this_cpu()];
-    let Some(prev) = c.prev.lock().take() else { return };
+    let Some(prev) = c.prev.lock().take() else {
+        return;
+    };
     // Publish "off the CPU" before looking at the state: a waker that saw
     // the thread still on the CPU left the queueing to us.
     prev.on_cpu.store(false, Ordering::SeqCst);
@@ -249,7 +261,9 @@ pub(crate) fn yield_now() {
 pub(crate) fn preempt_point() {
     super::timer::run_expired();
     let c = &CPUS[this_cpu()];
-    if c.queued.load(Ordering::Relaxed) > 0 && super::clock::monotonic_ns() >= c.slice_end.load(Ordering::Relaxed) {
+    if c.queued.load(Ordering::Relaxed) > 0
+        && super::clock::monotonic_ns() >= c.slice_end.load(Ordering::Relaxed)
+    {
         yield_now();
     } else {
         arm_slice_timer();
@@ -287,7 +301,9 @@ pub(crate) fn idle_loop() -> ! {
     let c = &CPUS[cpu];
     loop {
         super::timer::run_expired();
-        if c.queued.load(Ordering::Acquire) > 0 || CPUS.iter().any(|o| o.queued.load(Ordering::Relaxed) > 1) {
+        if c.queued.load(Ordering::Acquire) > 0
+            || CPUS.iter().any(|o| o.queued.load(Ordering::Relaxed) > 1)
+        {
             schedule();
             continue;
         }
@@ -297,7 +313,9 @@ pub(crate) fn idle_loop() -> ! {
         if c.queued.load(Ordering::SeqCst) == 0 {
             let now = super::clock::monotonic_ns();
             match super::timer::next_deadline() {
-                Some(d) if d > now => oxv_hal::irq::arm_timer((d - now).clamp(1_000, 1_000_000_000) as u32),
+                Some(d) if d > now => {
+                    oxv_hal::irq::arm_timer((d - now).clamp(1_000, 1_000_000_000) as u32)
+                }
                 Some(_) => oxv_hal::irq::arm_timer(1_000),
                 None => oxv_hal::irq::arm_timer(0),
             }

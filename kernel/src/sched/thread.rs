@@ -43,9 +43,6 @@ pub(crate) struct Thread {
     start: SpinLock<Option<Start>>,
     /// Saved user FPU/SSE state while switched out (user threads only).
     pub(super) fpu: Option<SpinLock<Box<FpuArea>>>,
-    /// Set by `wake_any`: the last wake-up came from outside the wait's own
-    /// condition (a signal or a timer).
-    pub(crate) cpu_ns: AtomicU64,
 }
 
 impl core::fmt::Debug for Thread {
@@ -69,7 +66,6 @@ impl Thread {
             idle: true,
             start: SpinLock::new(None),
             fpu: None,
-            cpu_ns: AtomicU64::new(0),
         })
     }
 
@@ -94,7 +90,12 @@ impl Thread {
     /// BLOCKED(seq) -> READY; true if this call made the transition.
     pub(super) fn try_unblock(&self, seq: u64) -> bool {
         self.state
-            .compare_exchange((seq << 2) | BLOCKED, (seq << 2) | READY, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                (seq << 2) | BLOCKED,
+                (seq << 2) | READY,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_ok()
     }
 
@@ -146,7 +147,6 @@ pub(crate) fn spawn(f: Start, fpu: Option<Box<FpuArea>>, affinity: u64) -> Optio
         idle: false,
         start: SpinLock::new(Some(f)),
         fpu: fpu.map(SpinLock::new),
-        cpu_ns: AtomicU64::new(0),
     });
     super::cpu::enqueue(t.clone());
     Some(t)

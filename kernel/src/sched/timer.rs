@@ -41,7 +41,9 @@ pub(super) fn add(deadline: u64, t: Arc<Thread>, seq: u64) -> Key {
 /// must not block.
 pub(crate) fn call_at(deadline: u64, f: impl FnOnce() + Send + 'static) -> Key {
     let key = (deadline, NEXT.fetch_add(1, Ordering::Relaxed));
-    TIMERS.lock().insert(key, Action::Call(alloc::boxed::Box::new(f)));
+    TIMERS
+        .lock()
+        .insert(key, Action::Call(alloc::boxed::Box::new(f)));
     // Make sure some CPU notices the new earliest deadline.
     crate::smp::kick_all_idle();
     key

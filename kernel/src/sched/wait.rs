@@ -44,12 +44,18 @@ impl Default for WaitQueue {
 
 impl WaitQueue {
     pub(crate) const fn new() -> Self {
-        Self { q: SpinLock::new(VecDeque::new()) }
+        Self {
+            q: SpinLock::new(VecDeque::new()),
+        }
     }
 
     /// Waits until `cond` returns `Some`, or until `deadline` (monotonic ns).
     /// `cond` runs with the queue locked; it must not block.
-    pub(crate) fn wait<R>(&self, deadline: Option<u64>, mut cond: impl FnMut() -> Option<R>) -> WaitResult<R> {
+    pub(crate) fn wait<R>(
+        &self,
+        deadline: Option<u64>,
+        mut cond: impl FnMut() -> Option<R>,
+    ) -> WaitResult<R> {
         let me = current();
         loop {
             let mut q = self.q.lock();
@@ -67,7 +73,9 @@ impl WaitQueue {
             if let Some(k) = key {
                 timer::remove(k);
             }
-            self.q.lock().retain(|(t, s)| !(Arc::ptr_eq(t, &me) && *s == seq));
+            self.q
+                .lock()
+                .retain(|(t, s)| !(Arc::ptr_eq(t, &me) && *s == seq));
         }
     }
 
@@ -75,7 +83,9 @@ impl WaitQueue {
     pub(crate) fn wake_n(&self, n: usize) -> usize {
         let mut woken = 0;
         while woken < n {
-            let Some((t, seq)) = self.q.lock().pop_front() else { break };
+            let Some((t, seq)) = self.q.lock().pop_front() else {
+                break;
+            };
             if wake(&t, seq) {
                 woken += 1;
             }

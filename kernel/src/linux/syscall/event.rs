@@ -17,7 +17,10 @@ use crate::sched::clock;
 const O_NONBLOCK: u64 = 0o4000;
 const O_CLOEXEC: u64 = 0o2000000;
 
-fn epoll_of(cx: &SyscallCx<'_>, epfd: u64) -> Result<(Arc<crate::linux::file::OpenFile>, ()), Errno> {
+fn epoll_of(
+    cx: &SyscallCx<'_>,
+    epfd: u64,
+) -> Result<(Arc<crate::linux::file::OpenFile>, ()), Errno> {
     let f = file(cx, epfd)?;
     if f.file.as_any().downcast_ref::<Epoll>().is_none() {
         return Err(Errno::EINVAL);
@@ -36,7 +39,13 @@ pub(super) fn sys_epoll_create1(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     if a[0] & !O_CLOEXEC != 0 {
         return Err(Errno::EINVAL);
     }
-    install(cx, Arc::new(Epoll::new()), oxv_vfs::node::O_RDWR, a[0] & O_CLOEXEC != 0).map(|fd| fd as usize)
+    install(
+        cx,
+        Arc::new(Epoll::new()),
+        oxv_vfs::node::O_RDWR,
+        a[0] & O_CLOEXEC != 0,
+    )
+    .map(|fd| fd as usize)
 }
 
 pub(super) fn sys_epoll_ctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
@@ -53,13 +62,20 @@ pub(super) fn sys_epoll_ctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     if kind == oxv_vfs::node::S_IFREG || kind == oxv_vfs::node::S_IFDIR {
         return Err(Errno::EPERM);
     }
-    let ep = epf.file.as_any().downcast_ref::<Epoll>().ok_or(Errno::EINVAL)?;
+    let ep = epf
+        .file
+        .as_any()
+        .downcast_ref::<Epoll>()
+        .ok_or(Errno::EINVAL)?;
     let fd = a[2] as i32;
     let (events, data) = if a[1] == DEL {
         (0, 0)
     } else {
         let b = read_bytes(a[3], 12)?;
-        (u32::from_le_bytes([b[0], b[1], b[2], b[3]]), u64::from_le_bytes(b[4..12].try_into().map_err(|_| Errno::EFAULT)?))
+        (
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            u64::from_le_bytes(b[4..12].try_into().map_err(|_| Errno::EFAULT)?),
+        )
     };
     if events & EPOLLEXCLUSIVE != 0 && (a[1] == MOD || events & (EPOLLONESHOT | EPOLLWAKEUP) != 0) {
         return Err(Errno::EINVAL);
@@ -82,15 +98,29 @@ pub(super) fn sys_epoll_ctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     Ok(0)
 }
 
-fn do_wait(cx: &SyscallCx<'_>, epfd: u64, events: u64, max: u64, timeout_ns: Option<u64>) -> SysResult {
+fn do_wait(
+    cx: &SyscallCx<'_>,
+    epfd: u64,
+    events: u64,
+    max: u64,
+    timeout_ns: Option<u64>,
+) -> SysResult {
     let max = max as i32;
     if max <= 0 || max as usize > (i32::MAX as usize) / 12 {
         return Err(Errno::EINVAL);
     }
     let (epf, ()) = epoll_of(cx, epfd)?;
-    let ep = epf.file.as_any().downcast_ref::<Epoll>().ok_or(Errno::EINVAL)?;
+    let ep = epf
+        .file
+        .as_any()
+        .downcast_ref::<Epoll>()
+        .ok_or(Errno::EINVAL)?;
     let user_deadline = timeout_ns.map(|t| clock::monotonic_ns().saturating_add(t));
-    let io = IoCx { proc: cx.proc, thread: cx.thread, nonblock: timeout_ns == Some(0) };
+    let io = IoCx {
+        proc: cx.proc,
+        thread: cx.thread,
+        nonblock: timeout_ns == Some(0),
+    };
     let ready = loop {
         // Wake for timerfds in the set even when the user timeout is later.
         let deadline = match (user_deadline, ep.next_deadline()) {
@@ -128,24 +158,43 @@ pub(super) fn sys_epoll_wait(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 }
 
 pub(super) fn sys_epoll_pwait(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    with_sigmask(cx, a[4], a[5], || do_wait(cx, a[0], a[1], a[2], ms_timeout(a[3])))?
+    with_sigmask(cx, a[4], a[5], || {
+        do_wait(cx, a[0], a[1], a[2], ms_timeout(a[3]))
+    })?
 }
 
 pub(super) fn sys_epoll_pwait2(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    let timeout = if a[3] == 0 { None } else { Some(super::time::read_timespec(a[3])?) };
+    let timeout = if a[3] == 0 {
+        None
+    } else {
+        Some(super::time::read_timespec(a[3])?)
+    };
     with_sigmask(cx, a[4], a[5], || do_wait(cx, a[0], a[1], a[2], timeout))?
 }
 
 pub(super) fn sys_timerfd_create(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let id = a[0] as u32;
-    if !matches!(id, clock::CLOCK_REALTIME | clock::CLOCK_MONOTONIC | clock::CLOCK_BOOTTIME | clock::CLOCK_REALTIME_ALARM | clock::CLOCK_BOOTTIME_ALARM) {
+    if !matches!(
+        id,
+        clock::CLOCK_REALTIME
+            | clock::CLOCK_MONOTONIC
+            | clock::CLOCK_BOOTTIME
+            | clock::CLOCK_REALTIME_ALARM
+            | clock::CLOCK_BOOTTIME_ALARM
+    ) {
         return Err(Errno::EINVAL);
     }
     if a[1] & !(O_NONBLOCK | O_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
     let t = Arc::new(TimerFd::new(id));
-    install(cx, t, oxv_vfs::node::O_RDWR | (a[1] & O_NONBLOCK) as u32, a[1] & O_CLOEXEC != 0).map(|fd| fd as usize)
+    install(
+        cx,
+        t,
+        oxv_vfs::node::O_RDWR | (a[1] & O_NONBLOCK) as u32,
+        a[1] & O_CLOEXEC != 0,
+    )
+    .map(|fd| fd as usize)
 }
 
 fn timerfd_of(cx: &SyscallCx<'_>, fd: u64) -> Result<Arc<crate::linux::file::OpenFile>, Errno> {
@@ -159,7 +208,10 @@ fn timerfd_of(cx: &SyscallCx<'_>, fd: u64) -> Result<Arc<crate::linux::file::Ope
 fn write_itimerspec(addr: u64, value: u64, interval: u64) -> Result<(), Errno> {
     let mut o = Out::default();
     let ns = 1_000_000_000;
-    o.u64(interval / ns).u64(interval % ns).u64(value / ns).u64(value % ns);
+    o.u64(interval / ns)
+        .u64(interval % ns)
+        .u64(value / ns)
+        .u64(value % ns);
     o.write_to(addr)
 }
 
@@ -176,7 +228,11 @@ pub(super) fn sys_timerfd_settime(cx: &mut SyscallCx<'_>, a: Args) -> SysResult 
         return Err(Errno::EINVAL);
     }
     let f = timerfd_of(cx, a[0])?;
-    let t = f.file.as_any().downcast_ref::<TimerFd>().ok_or(Errno::EINVAL)?;
+    let t = f
+        .file
+        .as_any()
+        .downcast_ref::<TimerFd>()
+        .ok_or(Errno::EINVAL)?;
     let (interval, value) = read_itimerspec(a[2])?;
     let first = if value == 0 {
         0
@@ -195,7 +251,11 @@ pub(super) fn sys_timerfd_settime(cx: &mut SyscallCx<'_>, a: Args) -> SysResult 
 
 pub(super) fn sys_timerfd_gettime(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let f = timerfd_of(cx, a[0])?;
-    let t = f.file.as_any().downcast_ref::<TimerFd>().ok_or(Errno::EINVAL)?;
+    let t = f
+        .file
+        .as_any()
+        .downcast_ref::<TimerFd>()
+        .ok_or(Errno::EINVAL)?;
     let (value, interval) = t.get();
     write_itimerspec(a[1], value, interval)?;
     Ok(0)
@@ -208,12 +268,24 @@ fn do_signalfd(cx: &SyscallCx<'_>, fd: u64, mask_addr: u64, size: u64, flags: u6
     let mask = crate::linux::uaccess::read_u64(mask_addr)? & !crate::linux::signal::UNBLOCKABLE;
     if fd as i32 != -1 {
         let f = file(cx, fd)?;
-        let s = f.file.as_any().downcast_ref::<SignalFd>().ok_or(Errno::EINVAL)?;
+        let s = f
+            .file
+            .as_any()
+            .downcast_ref::<SignalFd>()
+            .ok_or(Errno::EINVAL)?;
         *s.mask.lock() = mask;
         return Ok(fd as i32 as usize);
     }
-    let s = Arc::new(SignalFd { mask: oxv_hal::sync::SpinLock::new(mask) });
-    install(cx, s, oxv_vfs::node::O_RDWR | (flags & O_NONBLOCK) as u32, flags & O_CLOEXEC != 0).map(|fd| fd as usize)
+    let s = Arc::new(SignalFd {
+        mask: oxv_hal::sync::SpinLock::new(mask),
+    });
+    install(
+        cx,
+        s,
+        oxv_vfs::node::O_RDWR | (flags & O_NONBLOCK) as u32,
+        flags & O_CLOEXEC != 0,
+    )
+    .map(|fd| fd as usize)
 }
 
 pub(super) fn sys_signalfd(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {

@@ -44,7 +44,13 @@ fn start_dir(cx: &SyscallCx<'_>, dirfd: u64, path: &[u8]) -> Result<InodeRef, Er
 }
 
 /// Resolves `path` relative to `dirfd` (AT_EMPTY_PATH: the fd itself).
-fn lookup_at(cx: &SyscallCx<'_>, dirfd: u64, path: &[u8], flags: u64, follow: bool) -> Result<InodeRef, Errno> {
+fn lookup_at(
+    cx: &SyscallCx<'_>,
+    dirfd: u64,
+    path: &[u8],
+    flags: u64,
+    follow: bool,
+) -> Result<InodeRef, Errno> {
     if path.is_empty() {
         if flags & AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
@@ -66,7 +72,9 @@ fn full_path(cx: &SyscallCx<'_>, dirfd: u64, path: &[u8]) -> Vec<u8> {
     let mut base = if dirfd as i32 == AT_FDCWD {
         cx.proc.cwd.lock().0.clone()
     } else {
-        file(cx, dirfd).map(|f| f.file.describe()).unwrap_or_default()
+        file(cx, dirfd)
+            .map(|f| f.file.describe())
+            .unwrap_or_default()
     };
     if base.last() != Some(&b'/') {
         base.push(b'/');
@@ -103,15 +111,33 @@ fn do_open(cx: &SyscallCx<'_>, dirfd: u64, path_addr: u64, flags: u64, mode: u64
     let flags = flags as u32;
     let start = start_dir(cx, dirfd, &path)?;
     let umask = *cx.proc.umask.lock();
-    let req = OpenRequest { flags, mode: (mode as u32) & 0o7777 & !umask, uid: 0, gid: 0 };
+    let req = OpenRequest {
+        flags,
+        mode: (mode as u32) & 0o7777 & !umask,
+        uid: 0,
+        gid: 0,
+    };
     let opened = crate::fs::vfs().resolver().open(&start, &path, req)?;
-    let vf = VfsFile { inode: opened.inode, io: opened.io, path: full_path(cx, dirfd, &path) };
+    let vf = VfsFile {
+        inode: opened.inode,
+        io: opened.io,
+        path: full_path(cx, dirfd, &path),
+    };
     // Creation flags do not stay on the description.
-    let keep = flags & !(oxv_vfs::node::O_CREAT | oxv_vfs::node::O_EXCL | oxv_vfs::node::O_NOCTTY | oxv_vfs::node::O_TRUNC | oxv_vfs::node::O_CLOEXEC);
+    let keep = flags
+        & !(oxv_vfs::node::O_CREAT
+            | oxv_vfs::node::O_EXCL
+            | oxv_vfs::node::O_NOCTTY
+            | oxv_vfs::node::O_TRUNC
+            | oxv_vfs::node::O_CLOEXEC);
     let of = OpenFile::new(Arc::new(vf), keep);
     let limit = nofile_limit(cx);
     let cloexec = flags & oxv_vfs::node::O_CLOEXEC != 0;
-    let fd = cx.proc.fds.lock().insert_from(0, FdEntry { file: of, cloexec }, limit)?;
+    let fd = cx
+        .proc
+        .fds
+        .lock()
+        .insert_from(0, FdEntry { file: of, cloexec }, limit)?;
     Ok(fd as usize)
 }
 
@@ -191,7 +217,8 @@ fn access_at(cx: &SyscallCx<'_>, dirfd: u64, path: u64, mode: u64, flags: u64) -
     if mode & W_OK != 0 && crate::fs::vfs().mounts.is_read_only(node.fs_id()) {
         return Err(Errno::EROFS);
     }
-    if mode & 1 != 0 && node.file_type() != FileType::Directory && node.metadata().mode & 0o111 == 0 {
+    if mode & 1 != 0 && node.file_type() != FileType::Directory && node.metadata().mode & 0o111 == 0
+    {
         return Err(Errno::EACCES);
     }
     Ok(0)
@@ -213,7 +240,9 @@ fn mkdir_at(cx: &SyscallCx<'_>, dirfd: u64, path: u64, mode: u64) -> SysResult {
     let p = path_arg(path)?;
     let start = start_dir(cx, dirfd, &p)?;
     let umask = *cx.proc.umask.lock();
-    crate::fs::vfs().resolver().mkdir(&start, &p, (mode as u32) & 0o7777 & !umask, 0, 0)?;
+    crate::fs::vfs()
+        .resolver()
+        .mkdir(&start, &p, (mode as u32) & 0o7777 & !umask, 0, 0)?;
     Ok(0)
 }
 
@@ -231,7 +260,9 @@ fn mknod_at(cx: &SyscallCx<'_>, dirfd: u64, path: u64, mode: u64, dev: u64) -> S
     let umask = *cx.proc.umask.lock();
     let mode = mode as u32;
     let m = (mode & oxv_vfs::node::S_IFMT) | (mode & 0o7777 & !umask);
-    crate::fs::vfs().resolver().mknod(&start, &p, m, dev, 0, 0)?;
+    crate::fs::vfs()
+        .resolver()
+        .mknod(&start, &p, m, dev, 0, 0)?;
     Ok(0)
 }
 
@@ -273,11 +304,20 @@ pub(super) fn sys_unlinkat(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     unlink_at(cx, a[0], a[1], a[2])
 }
 
-fn rename_at(cx: &SyscallCx<'_>, olddir: u64, old: u64, newdir: u64, new: u64, flags: u64) -> SysResult {
+fn rename_at(
+    cx: &SyscallCx<'_>,
+    olddir: u64,
+    old: u64,
+    newdir: u64,
+    new: u64,
+    flags: u64,
+) -> SysResult {
     let (op, np) = (path_arg(old)?, path_arg(new)?);
     let os = start_dir(cx, olddir, &op)?;
     let ns = start_dir(cx, newdir, &np)?;
-    crate::fs::vfs().resolver().rename(&os, &op, &ns, &np, flags as u32)?;
+    crate::fs::vfs()
+        .resolver()
+        .rename(&os, &op, &ns, &np, flags as u32)?;
     Ok(0)
 }
 
@@ -293,7 +333,14 @@ pub(super) fn sys_renameat2(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     rename_at(cx, a[0], a[1], a[2], a[3], a[4])
 }
 
-fn link_at(cx: &SyscallCx<'_>, olddir: u64, old: u64, newdir: u64, new: u64, flags: u64) -> SysResult {
+fn link_at(
+    cx: &SyscallCx<'_>,
+    olddir: u64,
+    old: u64,
+    newdir: u64,
+    new: u64,
+    flags: u64,
+) -> SysResult {
     if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -461,7 +508,13 @@ fn write_statfs(node: &InodeRef, addr: u64) -> SysResult {
         flags |= oxv_vfs::node::ST_RDONLY;
     }
     let mut o = Out::default();
-    o.u64(s.fs_type).u64(s.bsize).u64(s.blocks).u64(s.bfree).u64(s.bavail).u64(s.files).u64(s.ffree);
+    o.u64(s.fs_type)
+        .u64(s.bsize)
+        .u64(s.blocks)
+        .u64(s.bfree)
+        .u64(s.bavail)
+        .u64(s.files)
+        .u64(s.ffree);
     o.u64(s.fsid).u64(s.namelen).u64(s.frsize).u64(flags);
     o.zeros(120 - o.0.len());
     o.write_to(addr)?;
@@ -476,7 +529,10 @@ pub(super) fn sys_statfs(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 
 pub(super) fn sys_fstatfs(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let f = file(cx, a[0])?;
-    let node = f.file.inode().unwrap_or_else(|| crate::fs::vfs().root().clone());
+    let node = f
+        .file
+        .inode()
+        .unwrap_or_else(|| crate::fs::vfs().root().clone());
     write_statfs(&node, a[1])
 }
 
@@ -495,7 +551,10 @@ fn read_times(addr: u64) -> Result<[Option<Timespec>; 2], Errno> {
         *t = match nsec {
             UTIME_NOW => Some(now),
             UTIME_OMIT => None,
-            n if (0..1_000_000_000).contains(&n) => Some(Timespec { sec, nsec: n as u32 }),
+            n if (0..1_000_000_000).contains(&n) => Some(Timespec {
+                sec,
+                nsec: n as u32,
+            }),
             _ => return Err(Errno::EINVAL),
         };
     }
@@ -543,7 +602,13 @@ fn chown_node(node: &InodeRef, uid: u64, gid: u64) -> SysResult {
     if crate::fs::vfs().mounts.is_read_only(node.fs_id()) {
         return Err(Errno::EROFS);
     }
-    let id = |v: u64| if v as u32 == u32::MAX { None } else { Some(v as u32) };
+    let id = |v: u64| {
+        if v as u32 == u32::MAX {
+            None
+        } else {
+            Some(v as u32)
+        }
+    };
     node.set_owner(id(uid), id(gid))?;
     Ok(0)
 }
@@ -559,12 +624,20 @@ pub(super) fn sys_lchown(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 }
 
 pub(super) fn sys_fchown(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    chown_node(&file(cx, a[0])?.file.inode().ok_or(Errno::EBADF)?, a[1], a[2])
+    chown_node(
+        &file(cx, a[0])?.file.inode().ok_or(Errno::EBADF)?,
+        a[1],
+        a[2],
+    )
 }
 
 pub(super) fn sys_fchownat(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let p = path_arg(a[1])?;
-    chown_node(&lookup_at(cx, a[0], &p, a[4], a[4] & AT_SYMLINK_NOFOLLOW == 0)?, a[2], a[3])
+    chown_node(
+        &lookup_at(cx, a[0], &p, a[4], a[4] & AT_SYMLINK_NOFOLLOW == 0)?,
+        a[2],
+        a[3],
+    )
 }
 
 pub(super) fn sys_getdents64(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
@@ -604,7 +677,14 @@ pub(super) fn sys_getdents64(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 }
 
 /// Copies up to `count` bytes between descriptors through the kernel.
-fn copy_between(cx: &SyscallCx<'_>, from: &OpenFile, mut in_pos: Option<u64>, to: &OpenFile, mut out_pos: Option<u64>, count: usize) -> Result<(usize, Option<u64>, Option<u64>), Errno> {
+fn copy_between(
+    cx: &SyscallCx<'_>,
+    from: &OpenFile,
+    mut in_pos: Option<u64>,
+    to: &OpenFile,
+    mut out_pos: Option<u64>,
+    count: usize,
+) -> Result<(usize, Option<u64>, Option<u64>), Errno> {
     if !from.readable() || !to.writable() {
         return Err(Errno::EBADF);
     }
@@ -614,14 +694,26 @@ fn copy_between(cx: &SyscallCx<'_>, from: &OpenFile, mut in_pos: Option<u64>, to
     let mut done = 0;
     while done < count {
         let n = (count - done).min(buf.len());
-        let off = in_pos.unwrap_or_else(|| if from.file.seekable() { *from.offset.lock() } else { 0 });
+        let off = in_pos.unwrap_or_else(|| {
+            if from.file.seekable() {
+                *from.offset.lock()
+            } else {
+                0
+            }
+        });
         let got = match from.file.read(&rio, off, &mut buf[..n]) {
             Ok(0) => break,
             Ok(g) => g,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         };
-        let woff = out_pos.unwrap_or_else(|| if to.file.seekable() { *to.offset.lock() } else { 0 });
+        let woff = out_pos.unwrap_or_else(|| {
+            if to.file.seekable() {
+                *to.offset.lock()
+            } else {
+                0
+            }
+        });
         let w = match to.file.write(&wio, woff, &buf[..got]) {
             Ok(w) => w,
             Err(e) if done == 0 => return Err(e),
@@ -675,7 +767,10 @@ pub(super) fn sys_copy_file_range(cx: &mut SyscallCx<'_>, a: Args) -> SysResult 
     }
     let (inp, out) = (file(cx, a[0])?, file(cx, a[2])?);
     let (ip, op) = (read_off(a[1])?, read_off(a[3])?);
-    let (in_kind, out_kind) = (inp.file.metadata().mode & oxv_vfs::node::S_IFMT, out.file.metadata().mode & oxv_vfs::node::S_IFMT);
+    let (in_kind, out_kind) = (
+        inp.file.metadata().mode & oxv_vfs::node::S_IFMT,
+        out.file.metadata().mode & oxv_vfs::node::S_IFMT,
+    );
     if in_kind == oxv_vfs::node::S_IFDIR || out_kind == oxv_vfs::node::S_IFDIR {
         return Err(Errno::EISDIR);
     }

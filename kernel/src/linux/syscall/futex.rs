@@ -41,8 +41,15 @@ pub(crate) fn wake(uaddr: u64, n: usize, bitset: u32) -> usize {
     wake_locked(&mut table, uaddr, n, bitset)
 }
 
-fn wake_locked(table: &mut BTreeMap<u64, VecDeque<Waiter>>, uaddr: u64, n: usize, bitset: u32) -> usize {
-    let Some(q) = table.get_mut(&uaddr) else { return 0 };
+fn wake_locked(
+    table: &mut BTreeMap<u64, VecDeque<Waiter>>,
+    uaddr: u64,
+    n: usize,
+    bitset: u32,
+) -> usize {
+    let Some(q) = table.get_mut(&uaddr) else {
+        return 0;
+    };
     let mut woken = 0;
     let mut i = 0;
     while i < q.len() && woken < n {
@@ -73,7 +80,11 @@ fn wait(cx: &SyscallCx<'_>, uaddr: u64, val: u32, deadline: Option<u64>, bitset:
             return Err(Errno::EINTR);
         }
         let token = sched::prepare_block();
-        table.entry(uaddr).or_default().push_back(Waiter { token: token.clone(), bitset, woken: woken.clone() });
+        table.entry(uaddr).or_default().push_back(Waiter {
+            token: token.clone(),
+            bitset,
+            woken: woken.clone(),
+        });
         drop(table);
         // A signal that arrived after the check above found us blocked and
         // woke us; block() then returns at once.
@@ -102,7 +113,13 @@ fn wait(cx: &SyscallCx<'_>, uaddr: u64, val: u32, deadline: Option<u64>, bitset:
     }
 }
 
-fn requeue(uaddr: u64, n_wake: usize, n_requeue: usize, uaddr2: u64, cmp: Option<u32>) -> SysResult {
+fn requeue(
+    uaddr: u64,
+    n_wake: usize,
+    n_requeue: usize,
+    uaddr2: u64,
+    cmp: Option<u32>,
+) -> SysResult {
     let mut table = FUTEXES.lock();
     if let Some(v) = cmp {
         if read_u32(uaddr)? != v {
@@ -188,7 +205,11 @@ pub(super) fn sys_futex(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     }
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            let bitset = if cmd == FUTEX_WAIT { u32::MAX } else { val3 as u32 };
+            let bitset = if cmd == FUTEX_WAIT {
+                u32::MAX
+            } else {
+                val3 as u32
+            };
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
@@ -206,23 +227,49 @@ pub(super) fn sys_futex(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
                     } else {
                         clock::monotonic_ns() as i64
                     };
-                    let rel = if cmd == FUTEX_WAIT { ns } else { (ns as i64 - now).max(0) as u64 };
+                    let rel = if cmd == FUTEX_WAIT {
+                        ns
+                    } else {
+                        (ns as i64 - now).max(0) as u64
+                    };
                     clock::monotonic_ns().saturating_add(rel)
                 })
             };
             wait(cx, uaddr, val as u32, deadline, bitset)
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {
-            let bitset = if cmd == FUTEX_WAKE { u32::MAX } else { val3 as u32 };
+            let bitset = if cmd == FUTEX_WAKE {
+                u32::MAX
+            } else {
+                val3 as u32
+            };
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
             // Linux wakes one waiter even for a count of 0.
             Ok(wake(uaddr, (val as u32 as usize).max(1), bitset))
         }
-        FUTEX_REQUEUE => requeue(uaddr, val as u32 as usize, timeout as u32 as usize, uaddr2, None),
-        FUTEX_CMP_REQUEUE => requeue(uaddr, val as u32 as usize, timeout as u32 as usize, uaddr2, Some(val3 as u32)),
-        FUTEX_WAKE_OP => wake_op(uaddr, val as u32 as usize, uaddr2, timeout as u32 as usize, val3 as u32),
+        FUTEX_REQUEUE => requeue(
+            uaddr,
+            val as u32 as usize,
+            timeout as u32 as usize,
+            uaddr2,
+            None,
+        ),
+        FUTEX_CMP_REQUEUE => requeue(
+            uaddr,
+            val as u32 as usize,
+            timeout as u32 as usize,
+            uaddr2,
+            Some(val3 as u32),
+        ),
+        FUTEX_WAKE_OP => wake_op(
+            uaddr,
+            val as u32 as usize,
+            uaddr2,
+            timeout as u32 as usize,
+            val3 as u32,
+        ),
         _ => {
             crate::log_once!("futex: PI and other operations are not supported: ENOSYS");
             Err(Errno::ENOSYS)

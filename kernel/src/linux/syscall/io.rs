@@ -21,7 +21,13 @@ pub(super) fn file(cx: &SyscallCx<'_>, fd: u64) -> Result<Arc<OpenFile>, Errno> 
 
 /// Reads up to `len` bytes into user memory at `buf`, at `pos` or at (and
 /// advancing) the file offset.
-pub(super) fn read_into(cx: &SyscallCx<'_>, of: &OpenFile, buf: u64, len: usize, pos: Option<u64>) -> SysResult {
+pub(super) fn read_into(
+    cx: &SyscallCx<'_>,
+    of: &OpenFile,
+    buf: u64,
+    len: usize,
+    pos: Option<u64>,
+) -> SysResult {
     if !of.readable() {
         return Err(Errno::EBADF);
     }
@@ -66,7 +72,13 @@ pub(super) fn read_into(cx: &SyscallCx<'_>, of: &OpenFile, buf: u64, len: usize,
 }
 
 /// Writes `len` bytes from user memory at `buf`.
-pub(super) fn write_from(cx: &SyscallCx<'_>, of: &OpenFile, buf: u64, len: usize, pos: Option<u64>) -> SysResult {
+pub(super) fn write_from(
+    cx: &SyscallCx<'_>,
+    of: &OpenFile,
+    buf: u64,
+    len: usize,
+    pos: Option<u64>,
+) -> SysResult {
     if !of.writable() {
         return Err(Errno::EBADF);
     }
@@ -152,7 +164,14 @@ pub(super) fn sys_pwrite64(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     write_from(cx, &f, a[1], count(a[2]), Some(pos_arg(a[3])?))
 }
 
-fn vector_io(cx: &SyscallCx<'_>, fd: u64, iov: u64, cnt: u64, pos: Option<u64>, write: bool) -> SysResult {
+fn vector_io(
+    cx: &SyscallCx<'_>,
+    fd: u64,
+    iov: u64,
+    cnt: u64,
+    pos: Option<u64>,
+    write: bool,
+) -> SysResult {
     let f = file(cx, fd)?;
     if pos.is_some() && !f.file.seekable() {
         return Err(Errno::ESPIPE);
@@ -190,7 +209,11 @@ fn vector_io(cx: &SyscallCx<'_>, fd: u64, iov: u64, cnt: u64, pos: Option<u64>, 
             continue;
         }
         let p = pos.map(|p| p + total as u64);
-        let r = if write { write_from(cx, &f, base, len, p) } else { read_into(cx, &f, base, len, p) };
+        let r = if write {
+            write_from(cx, &f, base, len, p)
+        } else {
+            read_into(cx, &f, base, len, p)
+        };
         let n = match r {
             Ok(n) => n,
             Err(e) if total == 0 => return Err(e),
@@ -221,12 +244,20 @@ pub(super) fn sys_pwritev(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 }
 
 pub(super) fn sys_preadv2(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    let pos = if a[3] as i64 == -1 { None } else { Some(pos_arg(a[3])?) };
+    let pos = if a[3] as i64 == -1 {
+        None
+    } else {
+        Some(pos_arg(a[3])?)
+    };
     vector_io(cx, a[0], a[1], a[2], pos, false)
 }
 
 pub(super) fn sys_pwritev2(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    let pos = if a[3] as i64 == -1 { None } else { Some(pos_arg(a[3])?) };
+    let pos = if a[3] as i64 == -1 {
+        None
+    } else {
+        Some(pos_arg(a[3])?)
+    };
     vector_io(cx, a[0], a[1], a[2], pos, true)
 }
 
@@ -245,13 +276,19 @@ pub(super) fn sys_lseek(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let new = match a[2] {
         SEEK_SET => off,
         SEEK_CUR => (*pos as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
-        SEEK_END => (f.file.metadata().size as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
+        SEEK_END => (f.file.metadata().size as i64)
+            .checked_add(off)
+            .ok_or(Errno::EOVERFLOW)?,
         SEEK_DATA | SEEK_HOLE => {
             let node = f.file.inode().ok_or(Errno::EINVAL)?;
             if off < 0 {
                 return Err(Errno::ENXIO);
             }
-            let r = if a[2] == SEEK_DATA { node.seek_data(off as u64)? } else { node.seek_hole(off as u64)? };
+            let r = if a[2] == SEEK_DATA {
+                node.seek_data(off as u64)?
+            } else {
+                node.seek_hole(off as u64)?
+            };
             r as i64
         }
         _ => return Err(Errno::EINVAL),
@@ -309,7 +346,15 @@ pub(super) fn sys_dup(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let limit = nofile_limit(cx);
     let mut fds = cx.proc.fds.lock();
     let f = fds.get(a[0] as i32)?;
-    fds.insert_from(0, FdEntry { file: f, cloexec: false }, limit).map(|fd| fd as usize)
+    fds.insert_from(
+        0,
+        FdEntry {
+            file: f,
+            cloexec: false,
+        },
+        limit,
+    )
+    .map(|fd| fd as usize)
 }
 
 fn dup_to(cx: &SyscallCx<'_>, old: u64, new: u64, cloexec: bool) -> SysResult {
@@ -352,7 +397,8 @@ pub(super) fn sys_fcntl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     const F_DUPFD_CLOEXEC: u64 = 1030;
     const F_GETPIPE_SZ: u64 = 1032;
     const FD_CLOEXEC: u64 = 1;
-    const SETFL_MASK: u32 = oxv_vfs::node::O_APPEND | oxv_vfs::node::O_NONBLOCK | 0o40000 | 0o1000000; // + O_DIRECT, O_NOATIME
+    const SETFL_MASK: u32 =
+        oxv_vfs::node::O_APPEND | oxv_vfs::node::O_NONBLOCK | 0o40000 | 0o1000000; // + O_DIRECT, O_NOATIME
     let fd = a[0] as i32;
     let limit = nofile_limit(cx);
     let mut fds = cx.proc.fds.lock();
@@ -363,9 +409,21 @@ pub(super) fn sys_fcntl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
             if min >= limit {
                 return Err(Errno::EINVAL);
             }
-            fds.insert_from(min, FdEntry { file: f, cloexec: a[1] == F_DUPFD_CLOEXEC }, limit).map(|n| n as usize)
+            fds.insert_from(
+                min,
+                FdEntry {
+                    file: f,
+                    cloexec: a[1] == F_DUPFD_CLOEXEC,
+                },
+                limit,
+            )
+            .map(|n| n as usize)
         }
-        F_GETFD => Ok(if fds.entry_mut(fd)?.cloexec { FD_CLOEXEC as usize } else { 0 }),
+        F_GETFD => Ok(if fds.entry_mut(fd)?.cloexec {
+            FD_CLOEXEC as usize
+        } else {
+            0
+        }),
         F_SETFD => {
             fds.entry_mut(fd)?.cloexec = a[2] & FD_CLOEXEC != 0;
             Ok(0)
@@ -413,7 +471,10 @@ pub(super) fn write_stat(m: &oxv_vfs::Metadata, addr: u64) -> Result<(), Errno> 
     let mut o = Out::default();
     o.u64(m.dev).u64(m.ino).u64(m.nlink);
     o.u32(m.mode).u32(m.uid).u32(m.gid).u32(0);
-    o.u64(m.rdev).u64(m.size).u64(u64::from(m.blksize)).u64(m.blocks);
+    o.u64(m.rdev)
+        .u64(m.size)
+        .u64(u64::from(m.blksize))
+        .u64(m.blocks);
     for t in [m.atime, m.mtime, m.ctime] {
         o.i64(t.sec).i64(i64::from(t.nsec));
     }
@@ -426,7 +487,11 @@ pub(super) fn write_statx(m: &oxv_vfs::Metadata, addr: u64) -> Result<(), Errno>
     const STATX_BASIC_STATS: u32 = 0x7ff;
     let mut o = Out::default();
     o.u32(STATX_BASIC_STATS).u32(m.blksize).u64(0);
-    o.u32(m.nlink as u32).u32(m.uid).u32(m.gid).u16(m.mode as u16).u16(0);
+    o.u32(m.nlink as u32)
+        .u32(m.uid)
+        .u32(m.gid)
+        .u16(m.mode as u16)
+        .u16(0);
     o.u64(m.ino).u64(m.size).u64(m.blocks).u64(0);
     for t in [m.atime, m.ctime, m.ctime, m.mtime] {
         o.i64(t.sec).u32(t.nsec).u32(0);
@@ -453,7 +518,11 @@ pub(super) fn sys_ioctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         FIONBIO => {
             let on = uaccess::read_u32(a[2])? != 0;
             let mut fl = f.flags.lock();
-            *fl = if on { *fl | oxv_vfs::node::O_NONBLOCK } else { *fl & !oxv_vfs::node::O_NONBLOCK };
+            *fl = if on {
+                *fl | oxv_vfs::node::O_NONBLOCK
+            } else {
+                *fl & !oxv_vfs::node::O_NONBLOCK
+            };
             Ok(0)
         }
         FIOCLEX | FIONCLEX => {
@@ -469,7 +538,9 @@ pub(super) fn sys_ioctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 
 /// Readiness of `fd` for the events in `events` (POLLERR/POLLHUP always).
 pub(crate) fn poll_fd(cx: &SyscallCx<'_>, fd: i32, events: u16) -> u16 {
-    let Ok(f) = cx.proc.fds.lock().get(fd) else { return POLLNVAL };
+    let Ok(f) = cx.proc.fds.lock().get(fd) else {
+        return POLLNVAL;
+    };
     let r = f.file.poll();
     r & (events | POLLERR | POLLHUP)
 }
@@ -480,15 +551,29 @@ fn do_poll(cx: &SyscallCx<'_>, addr: u64, nfds: u64, timeout_ns: Option<u64>) ->
     }
     let raw = read_bytes(addr, nfds as usize * 8)?;
     let fds: Vec<(i32, u16)> = raw
-        .chunks_exact(8)
-        .map(|c| (i32::from_le_bytes([c[0], c[1], c[2], c[3]]), u16::from_le_bytes([c[4], c[5]])))
+        .as_chunks::<8>()
+        .0
+        .iter()
+        .map(|c| {
+            (
+                i32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+                u16::from_le_bytes([c[4], c[5]]),
+            )
+        })
         .collect();
     let scan = |cx: &SyscallCx<'_>| -> (usize, Vec<u16>) {
-        let rev: Vec<u16> = fds.iter().map(|&(fd, ev)| if fd < 0 { 0 } else { poll_fd(cx, fd, ev) }).collect();
+        let rev: Vec<u16> = fds
+            .iter()
+            .map(|&(fd, ev)| if fd < 0 { 0 } else { poll_fd(cx, fd, ev) })
+            .collect();
         (rev.iter().filter(|&&r| r != 0).count(), rev)
     };
     let deadline = timeout_ns.map(|t| clock::monotonic_ns().saturating_add(t));
-    let io = crate::linux::file::IoCx { proc: cx.proc, thread: cx.thread, nonblock: timeout_ns == Some(0) };
+    let io = crate::linux::file::IoCx {
+        proc: cx.proc,
+        thread: cx.thread,
+        nonblock: timeout_ns == Some(0),
+    };
     let (n, rev) = match io.wait_until(deadline, || {
         let (n, rev) = scan(cx);
         (n > 0).then_some((n, rev))
@@ -507,13 +592,22 @@ fn do_poll(cx: &SyscallCx<'_>, addr: u64, nfds: u64, timeout_ns: Option<u64>) ->
 
 pub(super) fn sys_poll(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let t = a[2] as i32;
-    let timeout = if t < 0 { None } else { Some(t as u64 * 1_000_000) };
+    let timeout = if t < 0 {
+        None
+    } else {
+        Some(t as u64 * 1_000_000)
+    };
     do_poll(cx, a[0], a[1], timeout)
 }
 
 /// Runs `f` with the thread's signal mask replaced by the one at `mask`
 /// (ppoll, pselect6, epoll_pwait), restoring it afterwards.
-pub(crate) fn with_sigmask<R>(cx: &SyscallCx<'_>, mask: u64, size: u64, f: impl FnOnce() -> R) -> Result<R, Errno> {
+pub(crate) fn with_sigmask<R>(
+    cx: &SyscallCx<'_>,
+    mask: u64,
+    size: u64,
+    f: impl FnOnce() -> R,
+) -> Result<R, Errno> {
     if mask == 0 {
         return Ok(f());
     }
@@ -536,7 +630,11 @@ pub(crate) fn with_sigmask<R>(cx: &SyscallCx<'_>, mask: u64, size: u64, f: impl 
 }
 
 pub(super) fn sys_ppoll(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    let timeout = if a[2] == 0 { None } else { Some(super::time::read_timespec(a[2])?) };
+    let timeout = if a[2] == 0 {
+        None
+    } else {
+        Some(super::time::read_timespec(a[2])?)
+    };
     with_sigmask(cx, a[3], a[4], || do_poll(cx, a[0], a[1], timeout))?
 }
 
@@ -549,7 +647,11 @@ fn do_select(cx: &SyscallCx<'_>, nfds: u64, sets: [u64; 3], timeout_ns: Option<u
     let bytes = n.div_ceil(64) * 8;
     let mut input = [Vec::new(), Vec::new(), Vec::new()];
     for (i, &s) in sets.iter().enumerate() {
-        input[i] = if s != 0 { read_bytes(s, bytes)? } else { alloc::vec![0u8; bytes] };
+        input[i] = if s != 0 {
+            read_bytes(s, bytes)?
+        } else {
+            alloc::vec![0u8; bytes]
+        };
     }
     let isset = |v: &Vec<u8>, fd: usize| v[fd / 8] & (1 << (fd % 8)) != 0;
     for fd in 0..n {
@@ -557,9 +659,17 @@ fn do_select(cx: &SyscallCx<'_>, nfds: u64, sets: [u64; 3], timeout_ns: Option<u
             return Err(Errno::EBADF);
         }
     }
-    let masks = [POLLIN | POLLRDNORM | POLLHUP | POLLERR, POLLOUT | POLLWRNORM | POLLERR, POLLPRI];
+    let masks = [
+        POLLIN | POLLRDNORM | POLLHUP | POLLERR,
+        POLLOUT | POLLWRNORM | POLLERR,
+        POLLPRI,
+    ];
     let scan = || {
-        let mut out = [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];
+        let mut out = [
+            alloc::vec![0u8; bytes],
+            alloc::vec![0u8; bytes],
+            alloc::vec![0u8; bytes],
+        ];
         let mut count = 0;
         for fd in 0..n {
             if !(0..3).any(|k| isset(&input[k], fd)) {
@@ -576,7 +686,11 @@ fn do_select(cx: &SyscallCx<'_>, nfds: u64, sets: [u64; 3], timeout_ns: Option<u
         (count, out)
     };
     let deadline = timeout_ns.map(|t| clock::monotonic_ns().saturating_add(t));
-    let io = crate::linux::file::IoCx { proc: cx.proc, thread: cx.thread, nonblock: timeout_ns == Some(0) };
+    let io = crate::linux::file::IoCx {
+        proc: cx.proc,
+        thread: cx.thread,
+        nonblock: timeout_ns == Some(0),
+    };
     let (count, out) = match io.wait_until(deadline, || {
         let r = scan();
         (r.0 > 0).then_some(r)
@@ -611,14 +725,19 @@ pub(super) fn sys_select(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         // Linux's select stores the time not slept.
         let left = t.saturating_sub(clock::monotonic_ns() - start);
         let mut o = Out::default();
-        o.u64(left / 1_000_000_000).u64((left % 1_000_000_000) / 1000);
+        o.u64(left / 1_000_000_000)
+            .u64((left % 1_000_000_000) / 1000);
         o.write_to(a[4])?;
     }
     r
 }
 
 pub(super) fn sys_pselect6(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    let timeout = if a[4] == 0 { None } else { Some(super::time::read_timespec(a[4])?) };
+    let timeout = if a[4] == 0 {
+        None
+    } else {
+        Some(super::time::read_timespec(a[4])?)
+    };
     // a[5] points at { const sigset_t *ss; size_t ss_len; }.
     let (mask, size) = if a[5] != 0 {
         let b = read_bytes(a[5], 16)?;
@@ -629,5 +748,7 @@ pub(super) fn sys_pselect6(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     } else {
         (0, 8)
     };
-    with_sigmask(cx, mask, size, || do_select(cx, a[0], [a[1], a[2], a[3]], timeout))?
+    with_sigmask(cx, mask, size, || {
+        do_select(cx, a[0], [a[1], a[2], a[3]], timeout)
+    })?
 }

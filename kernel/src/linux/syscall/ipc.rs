@@ -15,9 +15,21 @@ const O_CLOEXEC: u64 = 0o2000000;
 const O_DIRECT: u64 = 0o40000;
 
 /// Installs a new open file and returns its descriptor.
-pub(crate) fn install(cx: &SyscallCx<'_>, file: Arc<dyn File>, flags: u32, cloexec: bool) -> Result<i32, Errno> {
+pub(crate) fn install(
+    cx: &SyscallCx<'_>,
+    file: Arc<dyn File>,
+    flags: u32,
+    cloexec: bool,
+) -> Result<i32, Errno> {
     let limit = nofile_limit(cx);
-    cx.proc.fds.lock().insert_from(0, FdEntry { file: OpenFile::new(file, flags), cloexec }, limit)
+    cx.proc.fds.lock().insert_from(
+        0,
+        FdEntry {
+            file: OpenFile::new(file, flags),
+            cloexec,
+        },
+        limit,
+    )
 }
 
 fn do_pipe(cx: &SyscallCx<'_>, addr: u64, flags: u64) -> SysResult {
@@ -59,8 +71,16 @@ fn do_eventfd(cx: &SyscallCx<'_>, initval: u64, flags: u64) -> SysResult {
     if flags & !(EFD_SEMAPHORE | O_NONBLOCK | O_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
-    let e = Arc::new(EventFd::new(initval & 0xffff_ffff, flags & EFD_SEMAPHORE != 0));
-    let fd = install(cx, e, oxv_vfs::node::O_RDWR | (flags & O_NONBLOCK) as u32, flags & O_CLOEXEC != 0)?;
+    let e = Arc::new(EventFd::new(
+        initval & 0xffff_ffff,
+        flags & EFD_SEMAPHORE != 0,
+    ));
+    let fd = install(
+        cx,
+        e,
+        oxv_vfs::node::O_RDWR | (flags & O_NONBLOCK) as u32,
+        flags & O_CLOEXEC != 0,
+    )?;
     Ok(fd as usize)
 }
 

@@ -5,8 +5,8 @@
 use oxv_mm::vma::{Placement, Prot, RemapFlags, VmaKind};
 
 use super::{Args, SyscallCx};
-use crate::mm::user_space::commit;
 use crate::linux::errno::{Errno, IntoErrno, SysResult};
+use crate::mm::user_space::commit;
 
 const MAP_SHARED: u64 = 0x01;
 const MAP_PRIVATE: u64 = 0x02;
@@ -55,7 +55,12 @@ pub(super) fn sys_mmap(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         VmaKind::Anon
     };
     let _ = MAP_PRIVATE;
-    let r = cx.proc.aspace.lock().map_anon(addr, len, p, vkind, placement).errno();
+    let r = cx
+        .proc
+        .aspace
+        .lock()
+        .map_anon(addr, len, p, vkind, placement)
+        .errno();
     commit(&cx.proc.aspace);
     Ok(r? as usize)
 }
@@ -83,7 +88,12 @@ pub(super) fn sys_mprotect(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 
 pub(super) fn sys_mremap(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let flags = RemapFlags::from_bits_retain(a[3] as u32);
-    let r = cx.proc.aspace.lock().remap(a[0], a[1], a[2], flags, a[4]).errno();
+    let r = cx
+        .proc
+        .aspace
+        .lock()
+        .remap(a[0], a[1], a[2], flags, a[4])
+        .errno();
     commit(&cx.proc.aspace);
     Ok(r? as usize)
 }

@@ -14,10 +14,9 @@ use alloc::sync::Arc;
 
 use super::errno::{Errno, SysResult};
 use super::process::{LinuxThread, Process};
-use super::signal::SigInfo;
 
-mod fs;
 mod event;
+mod fs;
 mod futex;
 mod info;
 mod io;
@@ -40,8 +39,6 @@ pub(crate) enum Exit {
     Thread(i32),
     /// exit_group: the program ends with this status.
     Group(i32),
-    /// The program is killed by a signal.
-    Signal(SigInfo),
 }
 
 /// Everything a handler may touch.
@@ -227,7 +224,10 @@ syscall_table! {
 /// interrupted it (I/O and futex waits); poll, select, epoll, sleeps and
 /// signal waits never are, as on Linux.
 pub(crate) fn restartable(nr: u64) -> bool {
-    matches!(nr, 0 | 1 | 2 | 16 | 17 | 18 | 19 | 20 | 40 | 72 | 202 | 257 | 295 | 296 | 326)
+    matches!(
+        nr,
+        0 | 1 | 2 | 16 | 17 | 18 | 19 | 20 | 40 | 72 | 202 | 257 | 295 | 296 | 326
+    )
 }
 
 /// One bit per syscall number below 512: already logged as missing.

@@ -5,14 +5,11 @@
 use super::{Args, SyscallCx};
 use crate::linux::errno::{Errno, SysResult};
 use crate::linux::process::{Rlimit, PID, RLIM_NLIMITS};
-use crate::linux::uaccess::{read_bytes, read_cstr, write_bytes, write_u64, Out};
-
-
+use crate::linux::uaccess::{read_bytes, write_u64, Out};
 
 pub(super) fn sys_getpid(_cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
     Ok(PID as usize)
 }
-
 
 /// The program's parent is the host, outside the VM: Linux reports 0 for
 /// a process whose parent is in another PID namespace.
@@ -66,10 +63,6 @@ pub(super) fn sys_umask(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     Ok(old as usize)
 }
 
-
-
-
-
 pub(super) fn sys_arch_prctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     const ARCH_SET_GS: u64 = 0x1001;
     const ARCH_SET_FS: u64 = 0x1002;
@@ -94,9 +87,6 @@ pub(super) fn sys_arch_prctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         _ => Err(Errno::EINVAL),
     }
 }
-
-
-
 
 fn resource(r: u64) -> Result<usize, Errno> {
     let r = r as usize;
@@ -194,7 +184,8 @@ pub(super) fn sys_setpriority(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         alloc::vec![cx.proc.thread(a[1] as u32).ok_or(Errno::ESRCH)?]
     };
     for t in targets {
-        t.nice.store(nice as u32, core::sync::atomic::Ordering::Relaxed);
+        t.nice
+            .store(nice as u32, core::sync::atomic::Ordering::Relaxed);
     }
     Ok(0)
 }

@@ -27,8 +27,16 @@ pub(super) fn sys_sched_getaffinity(cx: &mut SyscallCx<'_>, a: Args) -> SysResul
     if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
-    let t = if a[0] as i32 == 0 { cx.thread.clone() } else { cx.proc.thread(a[0] as u32).unwrap_or_else(|| cx.thread.clone()) };
-    let affinity = t.sched.lock().as_ref().map_or(u64::MAX, |s| s.affinity.load(core::sync::atomic::Ordering::Relaxed));
+    let t = if a[0] as i32 == 0 {
+        cx.thread.clone()
+    } else {
+        cx.proc
+            .thread(a[0] as u32)
+            .unwrap_or_else(|| cx.thread.clone())
+    };
+    let affinity = t.sched.lock().as_ref().map_or(u64::MAX, |s| {
+        s.affinity.load(core::sync::atomic::Ordering::Relaxed)
+    });
     let mask = affinity & crate::sched::online_mask();
     write_bytes(a[2], &mask.to_le_bytes())?;
     Ok(8)
@@ -44,9 +52,14 @@ pub(super) fn sys_sched_setaffinity(cx: &mut SyscallCx<'_>, a: Args) -> SysResul
     if mask == 0 {
         return Err(Errno::EINVAL);
     }
-    let t = if a[0] as i32 == 0 { cx.thread.clone() } else { cx.proc.thread(a[0] as u32).ok_or(Errno::ESRCH)? };
+    let t = if a[0] as i32 == 0 {
+        cx.thread.clone()
+    } else {
+        cx.proc.thread(a[0] as u32).ok_or(Errno::ESRCH)?
+    };
     if let Some(s) = t.sched.lock().as_ref() {
-        s.affinity.store(mask, core::sync::atomic::Ordering::Relaxed);
+        s.affinity
+            .store(mask, core::sync::atomic::Ordering::Relaxed);
     }
     if t.tid == cx.thread.tid && mask & (1 << crate::sched::this_cpu()) == 0 {
         crate::sched::yield_now();

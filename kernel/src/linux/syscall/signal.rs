@@ -5,8 +5,8 @@ use super::{Args, SyscallCx};
 use crate::linux::errno::{Errno, SysResult};
 use crate::linux::process::PID;
 use crate::linux::signal::{
-    self as sig,    bit, restore_frame, AltStack, SigAction, SigInfo, NSIG, SIGKILL, SIGSTOP, SI_TKILL, SI_USER,
-    SS_DISABLE, SS_ONSTACK, UNBLOCKABLE,
+    self as sig, bit, restore_frame, AltStack, SigAction, SigInfo, NSIG, SIGKILL, SIGSTOP,
+    SI_TKILL, SI_USER, SS_DISABLE, SS_ONSTACK, UNBLOCKABLE,
 };
 use crate::linux::uaccess::{read_bytes, write_u64, Out};
 
@@ -131,7 +131,13 @@ pub(super) fn sys_rt_sigreturn(cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
         }
         Err(_) => {
             // A corrupt frame: Linux kills with SIGSEGV.
-            let info = SigInfo { signo: sig::SIGSEGV, code: 0x80, addr: 0, pid: 0, value: 0 };
+            let info = SigInfo {
+                signo: sig::SIGSEGV,
+                code: 0x80,
+                addr: 0,
+                pid: 0,
+                value: 0,
+            };
             sig::force(cx.proc, cx.thread, info);
             Ok(cx.ctx.rax as usize)
         }
@@ -185,7 +191,16 @@ fn send_process(cx: &SyscallCx<'_>, signo: u64, code: i32) -> SysResult {
         return Ok(0);
     }
     let signo = signum(signo)?;
-    sig::send_to_process(cx.proc, SigInfo { signo, code, addr: 0, pid: PID, value: 0 });
+    sig::send_to_process(
+        cx.proc,
+        SigInfo {
+            signo,
+            code,
+            addr: 0,
+            pid: PID,
+            value: 0,
+        },
+    );
     Ok(0)
 }
 
@@ -195,7 +210,17 @@ fn send_thread(cx: &SyscallCx<'_>, tid: u32, signo: u64) -> SysResult {
         return Ok(0);
     }
     let signo = signum(signo)?;
-    sig::send_to_thread(cx.proc, &t, SigInfo { signo, code: SI_TKILL, addr: 0, pid: PID, value: 0 });
+    sig::send_to_thread(
+        cx.proc,
+        &t,
+        SigInfo {
+            signo,
+            code: SI_TKILL,
+            addr: 0,
+            pid: PID,
+            value: 0,
+        },
+    );
     Ok(0)
 }
 
@@ -240,7 +265,11 @@ pub(super) fn sys_rt_sigsuspend(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         ts.saved_mask = Some(ts.mask);
         ts.mask = mask;
     }
-    let io = crate::linux::file::IoCx { proc: cx.proc, thread: cx.thread, nonblock: false };
+    let io = crate::linux::file::IoCx {
+        proc: cx.proc,
+        thread: cx.thread,
+        nonblock: false,
+    };
     // Only a signal ends the wait; the handler's frame restores the old mask.
     let r: Result<(), Errno> = io.wait(|| None);
     if r.is_err() && !sig::has_deliverable(cx.proc, cx.thread) {
@@ -274,7 +303,11 @@ pub(super) fn sys_rt_sigtimedwait(cx: &mut SyscallCx<'_>, a: Args) -> SysResult 
     } else {
         Some(crate::sched::clock::monotonic_ns().saturating_add(super::time::read_timespec(a[2])?))
     };
-    let io = crate::linux::file::IoCx { proc: cx.proc, thread: cx.thread, nonblock: deadline.is_some_and(|d| d <= crate::sched::clock::monotonic_ns()) };
+    let io = crate::linux::file::IoCx {
+        proc: cx.proc,
+        thread: cx.thread,
+        nonblock: deadline.is_some_and(|d| d <= crate::sched::clock::monotonic_ns()),
+    };
     let info = match io.wait_until(deadline, || sig::dequeue(cx.proc, cx.thread, set)) {
         Ok(i) => i,
         Err(Errno::ETIMEDOUT) | Err(Errno::EAGAIN) => return Err(Errno::EAGAIN),
@@ -297,7 +330,13 @@ fn read_queued(cx: &SyscallCx<'_>, signo: u64, info: u64) -> Result<SigInfo, Err
         return Err(Errno::EPERM);
     }
     let value = u64::from_le_bytes(b[24..32].try_into().map_err(|_| Errno::EFAULT)?);
-    Ok(SigInfo { signo, code, addr: 0, pid: PID, value })
+    Ok(SigInfo {
+        signo,
+        code,
+        addr: 0,
+        pid: PID,
+        value,
+    })
 }
 
 pub(super) fn sys_rt_sigqueueinfo(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {

@@ -58,15 +58,23 @@ struct CloneArgs {
 
 fn do_clone(cx: &mut SyscallCx<'_>, c: CloneArgs) -> SysResult {
     let f = c.flags;
-    if f & CLONE_THREAD != 0 && f & CLONE_SIGHAND == 0 || f & CLONE_SIGHAND != 0 && f & CLONE_VM == 0 {
+    if f & CLONE_THREAD != 0 && f & CLONE_SIGHAND == 0
+        || f & CLONE_SIGHAND != 0 && f & CLONE_VM == 0
+    {
         return Err(Errno::EINVAL);
     }
-    if f & CLONE_THREAD == 0 || f & CLONE_VFORK != 0 || f & (CLONE_NEWNS | CLONE_PIDFD | CLONE_PARENT) != 0 {
+    if f & CLONE_THREAD == 0
+        || f & CLONE_VFORK != 0
+        || f & (CLONE_NEWNS | CLONE_PIDFD | CLONE_PARENT) != 0
+    {
         crate::log_once!("clone without CLONE_THREAD (a new process) is not supported: ENOSYS");
         return Err(Errno::ENOSYS);
     }
     if f & !(THREAD_FLAGS | 0xff) != 0 {
-        crate::klog!("clone: unsupported flags {:#x}: EINVAL", f & !(THREAD_FLAGS | 0xff));
+        crate::klog!(
+            "clone: unsupported flags {:#x}: EINVAL",
+            f & !(THREAD_FLAGS | 0xff)
+        );
         return Err(Errno::EINVAL);
     }
     let nproc = cx.proc.rlimits.lock()[6].cur;
@@ -83,7 +91,9 @@ fn do_clone(cx: &mut SyscallCx<'_>, c: CloneArgs) -> SysResult {
         write_u32(c.child_tid, tid)?;
     }
     if f & CLONE_CHILD_CLEARTID != 0 {
-        child.clear_child_tid.store(c.child_tid, core::sync::atomic::Ordering::Relaxed);
+        child
+            .clear_child_tid
+            .store(c.child_tid, core::sync::atomic::Ordering::Relaxed);
     }
     let mut ctx = cx.ctx.clone();
     ctx.rax = 0;
@@ -101,13 +111,22 @@ fn do_clone(cx: &mut SyscallCx<'_>, c: CloneArgs) -> SysResult {
 }
 
 pub(super) fn sys_clone(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    do_clone(cx, CloneArgs { flags: a[0], stack: a[1], parent_tid: a[2], child_tid: a[3], tls: a[4] })
+    do_clone(
+        cx,
+        CloneArgs {
+            flags: a[0],
+            stack: a[1],
+            parent_tid: a[2],
+            child_tid: a[3],
+            tls: a[4],
+        },
+    )
 }
 
 pub(super) fn sys_clone3(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     const VER0: u64 = 64;
     let size = a[1];
-    if size < VER0 || size > 4096 {
+    if !(VER0..=4096).contains(&size) {
         return Err(Errno::EINVAL);
     }
     let b = read_bytes(a[0], size as usize)?;
@@ -116,7 +135,8 @@ pub(super) fn sys_clone3(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     if b[88.min(b.len())..].iter().any(|&x| x != 0) {
         return Err(Errno::E2BIG);
     }
-    let (flags, child_tid, parent_tid, exit_signal, stack, stack_size, tls) = (w(0), w(2), w(3), w(4), w(5), w(6), w(7));
+    let (flags, child_tid, parent_tid, exit_signal, stack, stack_size, tls) =
+        (w(0), w(2), w(3), w(4), w(5), w(6), w(7));
     if size >= 80 && w(9) != 0 {
         return Err(Errno::EINVAL); // set_tid needs PID namespaces
     }
@@ -126,8 +146,21 @@ pub(super) fn sys_clone3(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     if (stack == 0) != (stack_size == 0) {
         return Err(Errno::EINVAL);
     }
-    let sp = if stack != 0 { stack.checked_add(stack_size).ok_or(Errno::EINVAL)? } else { 0 };
-    do_clone(cx, CloneArgs { flags, stack: sp, parent_tid, child_tid, tls })
+    let sp = if stack != 0 {
+        stack.checked_add(stack_size).ok_or(Errno::EINVAL)?
+    } else {
+        0
+    };
+    do_clone(
+        cx,
+        CloneArgs {
+            flags,
+            stack: sp,
+            parent_tid,
+            child_tid,
+            tls,
+        },
+    )
 }
 
 pub(super) fn sys_fork(_cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
@@ -155,7 +188,9 @@ pub(super) fn sys_gettid(cx: &mut SyscallCx<'_>, _a: Args) -> SysResult {
 }
 
 pub(super) fn sys_set_tid_address(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    cx.thread.clear_child_tid.store(a[0], core::sync::atomic::Ordering::Relaxed);
+    cx.thread
+        .clear_child_tid
+        .store(a[0], core::sync::atomic::Ordering::Relaxed);
     Ok(cx.thread.tid as usize)
 }
 
@@ -169,7 +204,11 @@ pub(super) fn sys_set_robust_list(cx: &mut SyscallCx<'_>, a: Args) -> SysResult 
 }
 
 pub(super) fn sys_get_robust_list(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    let t = if a[0] == 0 { cx.thread.clone() } else { cx.proc.thread(a[0] as u32).ok_or(Errno::ESRCH)? };
+    let t = if a[0] == 0 {
+        cx.thread.clone()
+    } else {
+        cx.proc.thread(a[0] as u32).ok_or(Errno::ESRCH)?
+    };
     let (head, len) = *t.robust_list.lock();
     crate::linux::uaccess::write_u64(a[1], head)?;
     crate::linux::uaccess::write_u64(a[2], len)?;
@@ -200,7 +239,9 @@ fn walk_robust_list(head: u64, tid: u32) {
         return;
     }
     let r = |a: u64| crate::linux::uaccess::read_u64(a);
-    let (Ok(mut entry), Ok(offset), Ok(pending)) = (r(head), r(head + 8), r(head + 16)) else { return };
+    let (Ok(mut entry), Ok(offset), Ok(pending)) = (r(head), r(head + 8), r(head + 16)) else {
+        return;
+    };
     let offset = offset as i64;
     let mut n = 0;
     while entry != head && entry != 0 && n < ROBUST_LIST_LIMIT {
@@ -220,7 +261,9 @@ fn walk_robust_list(head: u64, tid: u32) {
 /// robust futexes, and ends the program if it was the last thread.
 pub(crate) fn thread_exit(proc: &Arc<Process>, me: &Arc<LinuxThread>, code: i32) -> ! {
     walk_robust_list(me.robust_list.lock().0, me.tid);
-    let ctid = me.clear_child_tid.load(core::sync::atomic::Ordering::Relaxed);
+    let ctid = me
+        .clear_child_tid
+        .load(core::sync::atomic::Ordering::Relaxed);
     if ctid != 0 && write_u32(ctid, 0).is_ok() {
         super::futex::wake(ctid, 1, u32::MAX);
     }

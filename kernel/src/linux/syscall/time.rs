@@ -117,9 +117,17 @@ pub(super) fn sys_clock_nanosleep(cx: &mut SyscallCx<'_>, a: Args) -> SysResult 
     let now = clock::read(id).ok_or(Errno::EINVAL)?;
     let ns = read_timespec(a[2])?;
     let abs = a[1] & TIMER_ABSTIME != 0;
-    let rel = if abs { (ns as i64 - now).max(0) as u64 } else { ns };
+    let rel = if abs {
+        (ns as i64 - now).max(0) as u64
+    } else {
+        ns
+    };
     // An absolute sleep reports no remaining time (man 2 clock_nanosleep).
-    sleep_until(cx, clock::monotonic_ns().saturating_add(rel), if abs { 0 } else { a[3] })
+    sleep_until(
+        cx,
+        clock::monotonic_ns().saturating_add(rel),
+        if abs { 0 } else { a[3] },
+    )
 }
 
 /// ITIMER_REAL of the process: the pending callback and its period.
@@ -129,7 +137,13 @@ static ITIMER_REAL: oxv_hal::sync::SpinLock<Option<(crate::sched::TimerKey, u64,
 fn arm_real(deadline: u64, interval: u64) {
     let key = crate::sched::call_at(deadline, move || {
         if let Some(p) = crate::linux::process::current() {
-            let info = crate::linux::signal::SigInfo { signo: 14, code: 0x80, addr: 0, pid: 0, value: 0 };
+            let info = crate::linux::signal::SigInfo {
+                signo: 14,
+                code: 0x80,
+                addr: 0,
+                pid: 0,
+                value: 0,
+            };
             crate::linux::signal::send_to_process(&p, info);
         }
         let mut g = ITIMER_REAL.lock();
@@ -158,7 +172,9 @@ fn set_real(value: u64, interval: u64) -> (u64, u64) {
 
 fn get_real() -> (u64, u64) {
     let now = clock::monotonic_ns();
-    ITIMER_REAL.lock().map_or((0, 0), |(_, d, i)| (d.saturating_sub(now).max(1), i))
+    ITIMER_REAL
+        .lock()
+        .map_or((0, 0), |(_, d, i)| (d.saturating_sub(now).max(1), i))
 }
 
 fn read_timeval(addr: u64) -> Result<u64, Errno> {
@@ -174,7 +190,10 @@ fn read_timeval(addr: u64) -> Result<u64, Errno> {
 fn write_itimerval(addr: u64, value: u64, interval: u64) -> Result<(), Errno> {
     let mut o = Out::default();
     let us = |ns: u64| ns.div_ceil(1000);
-    o.u64(us(interval) / 1_000_000).u64(us(interval) % 1_000_000).u64(us(value) / 1_000_000).u64(us(value) % 1_000_000);
+    o.u64(us(interval) / 1_000_000)
+        .u64(us(interval) % 1_000_000)
+        .u64(us(value) / 1_000_000)
+        .u64(us(value) % 1_000_000);
     o.write_to(addr)
 }
 
@@ -188,7 +207,11 @@ pub(super) fn sys_setitimer(_cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
         crate::log_once!("setitimer: ITIMER_VIRTUAL and ITIMER_PROF are not supported: EINVAL");
         return Err(Errno::EINVAL);
     }
-    let (interval, value) = if a[1] == 0 { (0, 0) } else { (read_timeval(a[1])?, read_timeval(a[1] + 16)?) };
+    let (interval, value) = if a[1] == 0 {
+        (0, 0)
+    } else {
+        (read_timeval(a[1])?, read_timeval(a[1] + 16)?)
+    };
     let (ov, oi) = set_real(value, interval);
     if a[2] != 0 {
         write_itimerval(a[2], ov, oi)?;
@@ -234,7 +257,10 @@ pub(super) fn sys_getrusage(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     const RUSAGE_THREAD: i64 = 1;
     let who = i64::from(a[0] as i32);
     let (cpu, rss_kb) = match who {
-        RUSAGE_SELF | RUSAGE_THREAD => (clock::cpu_ns(), cx.proc.aspace.lock().resident_pages() as u64 * 4),
+        RUSAGE_SELF | RUSAGE_THREAD => (
+            clock::cpu_ns(),
+            cx.proc.aspace.lock().resident_pages() as u64 * 4,
+        ),
         RUSAGE_CHILDREN => (0, 0),
         _ => return Err(Errno::EINVAL),
     };

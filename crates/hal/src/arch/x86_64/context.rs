@@ -46,6 +46,10 @@ extern "C" {
     fn hal_thread_start();
 }
 
+/// The stack top given to [`prepare_stack`] is not 16-byte aligned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MisalignedStack;
+
 /// Entry function of a new kernel thread.
 pub type ThreadEntry = extern "C" fn(arg: usize) -> !;
 
@@ -68,20 +72,36 @@ unsafe impl Sync for SavedContext {}
 /// Writes the initial frame of a new thread at the top of its stack and
 /// returns the context to switch to. `top` must be the 16-byte aligned end
 /// of a stack the caller owns (mapped, writable, at least one page).
-pub fn prepare_stack(top: u64, entry: ThreadEntry, arg: usize) -> Result<SavedContext, ()> {
-    if top % 16 != 0 {
-        return Err(());
+pub fn prepare_stack(
+    top: u64,
+    entry: ThreadEntry,
+    arg: usize,
+) -> Result<SavedContext, MisalignedStack> {
+    if !top.is_multiple_of(16) {
+        return Err(MisalignedStack);
     }
     // Layout, from the new RSP upwards: six callee-saved registers (zero),
     // the return address (hal_thread_start), entry and arg. After
     // hal_thread_start pops the last two, RSP is `top` (16-aligned), so the
     // entry function starts with RSP % 16 == 8, as after any call.
-    let frame: [u64; 9] = [0, 0, 0, 0, 0, 0, hal_thread_start as *const () as u64, entry as usize as u64, arg as u64];
+    let frame: [u64; 9] = [
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        hal_thread_start as *const () as u64,
+        entry as usize as u64,
+        arg as u64,
+    ];
     let rsp = top - 72;
     // SAFETY: the caller guarantees `top` ends a writable stack it owns; the
     // 72 bytes below it are inside that stack and unused.
     unsafe { core::ptr::copy_nonoverlapping(frame.as_ptr(), rsp as *mut u64, frame.len()) };
-    Ok(SavedContext { rsp: core::cell::UnsafeCell::new(rsp) })
+    Ok(SavedContext {
+        rsp: core::cell::UnsafeCell::new(rsp),
+    })
 }
 
 /// Suspends the running thread into `save` and resumes `load`.

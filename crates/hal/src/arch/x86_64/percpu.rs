@@ -39,7 +39,13 @@ struct PerCpuCell(UnsafeCell<PerCpu>);
 unsafe impl Sync for PerCpuCell {}
 
 #[allow(clippy::declare_interior_mutable_const)]
-const SLOT: PerCpuCell = PerCpuCell(UnsafeCell::new(PerCpu { self_ptr: 0, kernel_rsp: 0, ctx_top: 0, user_rsp: 0, cpu_id: 0 }));
+const SLOT: PerCpuCell = PerCpuCell(UnsafeCell::new(PerCpu {
+    self_ptr: 0,
+    kernel_rsp: 0,
+    ctx_top: 0,
+    user_rsp: 0,
+    cpu_id: 0,
+}));
 
 static SLOTS: [PerCpuCell; MAX_CPUS] = [SLOT; MAX_CPUS];
 
@@ -65,11 +71,15 @@ pub fn cpu_id() -> usize {
     let id: u64;
     // SAFETY: GS points at this CPU's slot in kernel mode once `init` ran;
     // the read has no side effects.
-    unsafe { core::arch::asm!("mov {}, gs:[{off}]", out(reg) id, off = const PERCPU_CPU_ID, options(nostack, readonly)) };
+    unsafe {
+        core::arch::asm!("mov {}, gs:[{off}]", out(reg) id, off = const PERCPU_CPU_ID, options(nostack, readonly))
+    };
     id as usize
 }
 
 /// Local APIC ID of CPU `cpu`.
 pub fn apic_id_of(cpu: usize) -> u32 {
-    APIC_IDS.get(cpu).map_or(0, |a| a.load(Ordering::Relaxed) as u32)
+    APIC_IDS
+        .get(cpu)
+        .map_or(0, |a| a.load(Ordering::Relaxed) as u32)
 }

@@ -151,7 +151,10 @@ static ALIVE: AtomicU64 = AtomicU64::new(0);
 pub fn processors(out: &mut [u32; MAX_CPUS]) -> Option<usize> {
     let find = |start: u64, len: u64| -> Option<u64> {
         let area = boot_slice(start, len as usize);
-        (0..len as usize).step_by(16).find(|&i| area.get(i..i + 4) == Some(b"_MP_")).map(|i| start + i as u64)
+        (0..len as usize)
+            .step_by(16)
+            .find(|&i| area.get(i..i + 4) == Some(b"_MP_"))
+            .map(|i| start + i as u64)
     };
     let fp = find(0x9_fc00, 0x400).or_else(|| find(0xf_0000, 0x1_0000))?;
     let fps = boot_slice(fp, 16);
@@ -179,7 +182,9 @@ pub fn processors(out: &mut [u32; MAX_CPUS]) -> Option<usize> {
         }
         let size = if kind == 0 { 20 } else { 8 };
         if kind == 0 {
-            let Some(e) = body.get(off..off + 20) else { break };
+            let Some(e) = body.get(off..off + 20) else {
+                break;
+            };
             let (id, flags) = (u32::from(e[1]), e[3]);
             if flags & 1 != 0 && n < MAX_CPUS {
                 if flags & 2 != 0 {
@@ -217,9 +222,14 @@ extern "C" fn hal_ap_entry(cpu: u64, ist_top: u64) -> ! {
 /// Starts the CPU with local APIC ID `apic_id` as CPU index `cpu`, on the
 /// stack ending at `stack_top` (and `ist_top` for double faults). Waits
 /// until it has checked in, or fails after a while.
-pub fn start_ap(cpu: usize, apic_id: u32, stack_top: u64, ist_top: u64) -> Result<(), ()> {
+pub fn start_ap(
+    cpu: usize,
+    apic_id: u32,
+    stack_top: u64,
+    ist_top: u64,
+) -> Result<(), ApStartError> {
     if cpu == 0 || cpu >= MAX_CPUS {
-        return Err(());
+        return Err(ApStartError::BadIndex);
     }
     let start = core::ptr::addr_of!(hal_ap_tramp_start) as u64;
     let end = core::ptr::addr_of!(hal_ap_tramp_end) as u64;
@@ -227,7 +237,7 @@ pub fn start_ap(cpu: usize, apic_id: u32, stack_top: u64, ist_top: u64) -> Resul
     let len = (end - start) as usize;
     let mut bytes = [0u8; 512];
     if len > bytes.len() {
-        return Err(());
+        return Err(ApStartError::TrampolineTooBig);
     }
     for (i, b) in bytes[..len].iter_mut().enumerate() {
         // SAFETY: reading the kernel's own read-only trampoline template.
@@ -242,7 +252,12 @@ pub fn start_ap(cpu: usize, apic_id: u32, stack_top: u64, ist_top: u64) -> Resul
     }
     let entry = hal_ap_stub as *const () as u64;
     let kernel_cr3 = KERNEL_CR3.load(Ordering::Acquire);
-    for (i, v) in [boot_cr3, efer, stack_top, cpu as u64, entry, ist_top, kernel_cr3].iter().enumerate() {
+    for (i, v) in [
+        boot_cr3, efer, stack_top, cpu as u64, entry, ist_top, kernel_cr3,
+    ]
+    .iter()
+    .enumerate()
+    {
         bytes[data + i * 8..data + i * 8 + 8].copy_from_slice(&v.to_le_bytes());
     }
     write_phys(TRAMPOLINE, &bytes[..len]);
@@ -260,7 +275,18 @@ pub fn start_ap(cpu: usize, apic_id: u32, stack_top: u64, ist_top: u64) -> Resul
             spin_cycles(100_000);
         }
     }
-    Err(())
+    Err(ApStartError::NoAnswer)
+}
+
+/// Why an application processor did not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApStartError {
+    /// CPU index 0 (the BSP) or beyond [`MAX_CPUS`].
+    BadIndex,
+    /// The trampoline does not fit its buffer (a build problem).
+    TrampolineTooBig,
+    /// The CPU did not check in after INIT and two STARTUP IPIs.
+    NoAnswer,
 }
 
 fn spin_cycles(n: u64) {

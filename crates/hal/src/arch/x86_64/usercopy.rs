@@ -182,7 +182,7 @@ pub fn clear_user(dst: u64, len: usize) -> Result<(), UserFault> {
 /// success). Used for futex operations that must be atomic against the
 /// program's own atomics on other CPUs.
 pub fn cmpxchg_user_u32(addr: u64, expected: u32, new: u32) -> Result<u32, UserFault> {
-    if addr % 4 != 0 {
+    if !addr.is_multiple_of(4) {
         return Err(UserFault);
     }
     check_range(addr, 4)?;
@@ -191,5 +191,9 @@ pub fn cmpxchg_user_u32(addr: u64, expected: u32, new: u32) -> Result<u32, UserF
     // SAFETY: `addr` is 4-byte aligned and below USER_END; a fault on it is
     // caught by the fixup; `found` is a valid kernel location.
     let r = unsafe { hal_cmpxchg_user(addr, expected, new, &mut found) };
-    if r == 0 { Ok(found) } else { Err(UserFault) }
+    if r == 0 {
+        Ok(found)
+    } else {
+        Err(UserFault)
+    }
 }
