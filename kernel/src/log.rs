@@ -18,6 +18,11 @@ pub(crate) fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::Relaxed);
 }
 
+/// Whether log output is on (`oxv run --verbose`).
+pub(crate) fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
+
 /// A fixed-size line buffer; longer lines are cut.
 pub(crate) struct LineBuf {
     buf: [u8; 512],

@@ -139,6 +139,7 @@ fn kmain(info: BootInfo) -> ! {
         seed.rdrand
     );
     sched::clock::init(info.entry_tsc, rec.wall_clock_ns);
+    linux::vdso::init();
     let disks = drivers::virtio::probe(drivers::virtio::boot_cmdline(&info));
     klog!("virtio: {} block device(s)", disks.len());
 

@@ -52,6 +52,7 @@ pub(crate) fn finish(ending: Ending) -> ! {
             oxv_hal::halt();
         }
     }
+    crate::linux::syscall::log_counts();
     if BOOTCHART.load(Ordering::Relaxed) {
         let chart = BootChart {
             tsc_hz: oxv_hal::tsc_hz(),

@@ -283,3 +283,25 @@ fn built_programs_are_static() {
     }
     let _ = native();
 }
+
+fn vdso_clock(v: Variant) {
+    let run = Run::new(program("vdso_clock", v));
+    // Two CPUs in the VM, so the threads section reads the clock on both.
+    let out = if native() {
+        run.run()
+    } else {
+        run.run_with_options(&["--cpus", "2"])
+    };
+    out.assert_ok(
+        "auxv: ok\n\
+         symbols: ok\n\
+         monotonic: ok\n\
+         threads: ok\n\
+         realtime: ok\n\
+         getcpu: ok\n\
+         getres: ok\n\
+         fallback: ok\n\
+         vdso_clock: ok\n",
+    );
+}
+per_variant!(vdso_clock: vdso_clock_glibc_static, vdso_clock_glibc_static_pie, vdso_clock_musl_static);

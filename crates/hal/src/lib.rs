@@ -48,11 +48,13 @@ pub mod smp {
     };
 }
 pub use arch::phys::{
-    boot_slice, boot_words_mut, copy_frame, dma_barrier, read_phys, write_phys, zero_frame,
+    boot_slice, boot_words_mut, copy_frame, dma_barrier, read_phys, shared_frame_words, write_phys,
+    zero_frame,
 };
 pub use arch::stack::{boot_stack_guard, BOOT_STACK_LEN};
 pub use arch::user::{Trap, UserContext, USER_END};
 pub use arch::usercopy::{clear_user, cmpxchg_user_u32, copy_from_user, copy_to_user, UserFault};
+pub use arch::vdso::{vdso_code, VdsoCode};
 pub use time::{lapic_phys, tsc_hz};
 
 /// Declares the kernel's entry point: `fn(BootInfo) -> !`.

@@ -158,6 +158,14 @@ pub enum VmaKind {
     Heap,
     /// Segments of the loaded ELF program or interpreter.
     Image,
+    /// The vDSO image (`[vdso]` in /proc/self/maps): a private copy, like
+    /// Linux's it may be unmapped, remapped and made writable.
+    Vdso,
+    /// The vDSO's data page (`[vvar]`): a frame shared with the kernel,
+    /// which updates it. Like Linux's (no `VM_MAYWRITE`/`VM_MAYEXEC`),
+    /// `mprotect` cannot add write or execute permission to it
+    /// ([`VmError::Access`]); it may be unmapped.
+    Vvar,
 }
 
 /// One area: `start..end` with uniform attributes.
@@ -231,6 +239,9 @@ pub enum VmError {
     Again,
     /// `EPERM`: fixed mapping below the lowest user address.
     Permission,
+    /// `EACCES`: mprotect asks for a permission the area may never have
+    /// (write or execute on [`VmaKind::Vvar`]).
+    Access,
 }
 
 impl VmError {
@@ -243,6 +254,7 @@ impl VmError {
             VmError::Fault => 14,
             VmError::Again => 11,
             VmError::Permission => 1,
+            VmError::Access => 13,
         }
     }
 }
@@ -256,6 +268,7 @@ impl fmt::Display for VmError {
             VmError::Fault => "EFAULT",
             VmError::Again => "EAGAIN",
             VmError::Permission => "EPERM",
+            VmError::Access => "EACCES",
         };
         f.write_str(name)
     }
@@ -573,7 +586,8 @@ impl VmaMap {
     /// and changes nothing.
     ///
     /// Errors: unaligned `addr` → `EINVAL`; wrap-around or any unmapped page
-    /// in the range → `ENOMEM` (nothing is changed then).
+    /// in the range → `ENOMEM`; write or execute asked for on a
+    /// [`VmaKind::Vvar`] area → `EACCES` (nothing is changed then).
     pub fn protect(&mut self, addr: u64, len: u64, prot: Prot) -> Result<Vec<Range>, VmError> {
         if !is_page_aligned(addr) {
             return Err(VmError::Invalid);
@@ -585,6 +599,16 @@ impl VmaMap {
         let end = addr.checked_add(len).ok_or(VmError::NoMemory)?;
         if !self.is_mapped(addr, len, Prot::NONE) {
             return Err(VmError::NoMemory);
+        }
+        if (prot.contains(Prot::WRITE) || prot.contains(Prot::EXEC))
+            && self
+                .areas
+                .range(..end)
+                .rev()
+                .take_while(|(_, a)| a.end > addr)
+                .any(|(_, a)| a.kind == VmaKind::Vvar)
+        {
+            return Err(VmError::Access);
         }
         let mut changed = Vec::new();
         if self

@@ -142,6 +142,7 @@ pub(crate) fn load(
     args.entry = elf.entry() + bias;
     args.hwcap = u64::from(oxv_hal::features().leaf1_edx);
     args.minsigstksz = (oxv_hal::fpu_area_size() as u64 + 1024).max(2048);
+    args.sysinfo_ehdr = super::vdso::map_into(&mut aspace);
     let mut buf = alloc::vec![0u8; arg_bytes + 4096];
     let st = build_initial_stack(STACK_TOP, &args, &mut buf).map_err(|_| LoadError::TooBig)?;
     let stack_image = buf[buf.len() - st.size..].to_vec();

@@ -16,4 +16,5 @@ pub(crate) mod signalfd;
 pub(crate) mod syscall;
 pub(crate) mod timerfd;
 pub(crate) mod uaccess;
+pub(crate) mod vdso;
 pub(crate) mod vfs_file;

@@ -5,8 +5,14 @@
 //! the page-fault handler; ELF segments are copied in at load time. Each
 //! operation updates the area map first, then applies exactly what changed
 //! to the page table and frees the frames of unmapped pages.
+//!
+//! One frame is not owned by any address space: the vDSO's data page
+//! ([`set_vvar_frame`]), mapped into every program as a
+//! [`VmaKind::Vvar`] area. It is never freed when unmapped and a fault in
+//! such an area maps it back.
 
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use oxv_hal::{PageTable, PteFlags, PAGE_SIZE};
 use oxv_mm::vma::{Mapped, Placement, Prot, Range, RemapFlags, VmError, Vma, VmaKind, VmaMap};
@@ -45,6 +51,23 @@ fn pte_flags(prot: Prot) -> PteFlags {
     f
 }
 
+/// The shared vvar frame (0 until the vDSO is set up).
+static VVAR_FRAME: AtomicU64 = AtomicU64::new(0);
+
+/// Registers the frame that backs every [`VmaKind::Vvar`] area; it stays
+/// the kernel's (never freed through an address space).
+pub(crate) fn set_vvar_frame(pa: u64) {
+    VVAR_FRAME.store(pa, Ordering::Relaxed);
+}
+
+/// Frees `pa` unless it is the shared vvar frame.
+fn free_owned(pa: u64) {
+    let vvar = VVAR_FRAME.load(Ordering::Relaxed);
+    if vvar == 0 || pa != vvar {
+        free_frame(pa);
+    }
+}
+
 fn pages(r: Range) -> impl Iterator<Item = u64> {
     (r.start..r.end).step_by(PAGE_SIZE as usize)
 }
@@ -76,7 +99,7 @@ pub(crate) fn commit(aspace: &oxv_hal::sync::SpinLock<AddressSpace>) {
         crate::smp::tlb_shootdown();
     }
     for pa in freed {
-        free_frame(pa);
+        free_owned(pa);
     }
 }
 
@@ -177,7 +200,7 @@ impl AddressSpace {
                         .map(mv.to + off, pa, pte_flags(prot), &mut FrameAllocRef)
                         .is_err()
                     {
-                        free_frame(pa);
+                        free_owned(pa);
                     }
                 }
             }
@@ -230,6 +253,17 @@ impl AddressSpace {
             self.pt.protect(page, flags);
             return Ok(());
         }
+        if vma.kind == VmaKind::Vvar {
+            // Dropped by MADV_DONTNEED (or grown by mremap): map it again.
+            let pa = VVAR_FRAME.load(Ordering::Relaxed);
+            if pa == 0 {
+                return Err(FaultError::Unmapped);
+            }
+            return self
+                .pt
+                .map(page, pa, flags, &mut FrameAllocRef)
+                .map_err(|_| FaultError::NoMemory);
+        }
         let pa = alloc_zeroed_frame().ok_or(FaultError::NoMemory)?;
         if self.pt.map(page, pa, flags, &mut FrameAllocRef).is_err() {
             free_frame(pa);
@@ -244,16 +278,51 @@ impl AddressSpace {
         start: u64,
         end: u64,
         prot: Prot,
+        fill: impl FnMut(u64, &mut [u8; 4096]),
+    ) -> Result<(), VmError> {
+        self.map_filled(start, end, prot, VmaKind::Image, fill)
+    }
+
+    /// Maps the vDSO below the mmap base (Linux places it with the same
+    /// search as mmap): the shared vvar page (read-only) and right after it
+    /// a private copy of `image` (read+execute). Returns the image's
+    /// address (`AT_SYSINFO_EHDR`).
+    pub(crate) fn map_vdso(&mut self, image: &[u8]) -> Result<u64, VmError> {
+        let vvar_pa = VVAR_FRAME.load(Ordering::Relaxed);
+        if vvar_pa == 0 {
+            return Err(VmError::NoMemory);
+        }
+        let image_len = (image.len() as u64).div_ceil(PAGE_SIZE) * PAGE_SIZE;
+        let total = PAGE_SIZE + image_len;
+        let Mapped { addr, .. } =
+            self.vmas
+                .map(0, total, Prot::READ, VmaKind::Vvar, false, Placement::Any)?;
+        let base = addr + PAGE_SIZE;
+        let copy = |va: u64, page: &mut [u8; 4096]| {
+            let from = (va - base) as usize;
+            let n = image.len().saturating_sub(from).min(page.len());
+            page[..n].copy_from_slice(&image[from..from + n]);
+        };
+        self.map_filled(base, base + image_len, Prot::RX, VmaKind::Vdso, copy)?;
+        self.pt
+            .map(addr, vvar_pa, pte_flags(Prot::READ), &mut FrameAllocRef)
+            .map_err(|_| VmError::NoMemory)?;
+        Ok(base)
+    }
+
+    /// Maps a fixed area of `kind` and fills each page through
+    /// `fill(va, page)`.
+    fn map_filled(
+        &mut self,
+        start: u64,
+        end: u64,
+        prot: Prot,
+        kind: VmaKind,
         mut fill: impl FnMut(u64, &mut [u8; 4096]),
     ) -> Result<(), VmError> {
-        let Mapped { replaced, .. } = self.vmas.map(
-            start,
-            end - start,
-            prot,
-            VmaKind::Image,
-            false,
-            Placement::Fixed,
-        )?;
+        let Mapped { replaced, .. } =
+            self.vmas
+                .map(start, end - start, prot, kind, false, Placement::Fixed)?;
         self.release(&replaced);
         let mut buf = alloc::boxed::Box::new([0u8; 4096]);
         for va in (start..end).step_by(PAGE_SIZE as usize) {

@@ -7,7 +7,7 @@
 //! record just before starting QEMU), i.e. it runs a few tens of
 //! milliseconds behind the host clock; `clock_settime` can correct it.
 
-use core::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 static WALL_AT_BOOT_NS: AtomicI64 = AtomicI64::new(0);
@@ -32,11 +32,41 @@ pub(crate) fn init(boot_tsc: u64, wall_clock_ns: u64) {
     WALL_AT_BOOT_NS.store(wall_clock_ns as i64, Ordering::Relaxed);
 }
 
+/// TSC-to-ns scale (`oxv_vdso::vvar::mult_shift`); 0 until first use.
+static MULT: AtomicU64 = AtomicU64::new(0);
+static SHIFT: AtomicU32 = AtomicU32::new(0);
+
+/// The TSC scale `(mult, shift)`: ns = (ticks * mult) >> shift. The vDSO
+/// computes user-mode time with the same pair, so both agree exactly.
+pub(crate) fn tsc_scale() -> (u64, u32) {
+    let m = MULT.load(Ordering::Acquire);
+    if m != 0 {
+        return (m, SHIFT.load(Ordering::Relaxed));
+    }
+    let (m, s) = oxv_vdso::vvar::mult_shift(oxv_hal::tsc_hz());
+    SHIFT.store(s, Ordering::Relaxed);
+    MULT.store(m, Ordering::Release);
+    (m, s)
+}
+
+/// TSC value at monotonic time 0.
+pub(crate) fn boot_tsc() -> u64 {
+    BOOT_TSC.load(Ordering::Relaxed)
+}
+
+/// REALTIME minus MONOTONIC, in ns.
+pub(crate) fn realtime_offset_ns() -> i64 {
+    WALL_AT_BOOT_NS.load(Ordering::Relaxed)
+}
+
+/// TAI minus REALTIME, in ns.
+pub(crate) const TAI_MINUS_REALTIME_NS: i64 = 37_000_000_000;
+
 /// Nanoseconds since kernel entry.
 pub(crate) fn monotonic_ns() -> u64 {
-    let hz = oxv_hal::tsc_hz();
+    let (mult, shift) = tsc_scale();
     let ticks = oxv_hal::rdtsc().saturating_sub(BOOT_TSC.load(Ordering::Relaxed));
-    (u128::from(ticks) * 1_000_000_000 / u128::from(hz)) as u64
+    oxv_vdso::vvar::ticks_to_ns(ticks, mult, shift)
 }
 
 /// Nanoseconds since the epoch.
@@ -60,7 +90,7 @@ pub(crate) fn cpu_ns() -> u64 {
 pub(crate) fn read(id: u32) -> Option<i64> {
     Some(match id {
         CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_REALTIME_ALARM => realtime_ns(),
-        CLOCK_TAI => realtime_ns() + 37_000_000_000,
+        CLOCK_TAI => realtime_ns() + TAI_MINUS_REALTIME_NS,
         CLOCK_MONOTONIC
         | CLOCK_MONOTONIC_RAW
         | CLOCK_MONOTONIC_COARSE

@@ -4,5 +4,5 @@
 mod x86_64;
 
 pub(crate) use x86_64::{
-    apic, context, cpu, fpu, gdt, idt, io, paging, percpu, phys, smp, stack, user, usercopy,
+    apic, context, cpu, fpu, gdt, idt, io, paging, percpu, phys, smp, stack, user, usercopy, vdso,
 };

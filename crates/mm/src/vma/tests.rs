@@ -1321,3 +1321,38 @@ fn run_model(seed: u64, steps: usize) {
         );
     }
 }
+
+// ---- vDSO areas ----
+
+#[test]
+fn vvar_refuses_write_and_exec_but_unmaps() {
+    let mut m = small();
+    let vvar = MIN + 10 * P;
+    let fixed = Placement::Fixed;
+    m.map(vvar, P, Prot::READ, VmaKind::Vvar, false, fixed)
+        .unwrap();
+    m.map(vvar + P, P, Prot::RX, VmaKind::Vdso, false, fixed)
+        .unwrap();
+    m.check_invariants().unwrap();
+    assert_eq!(VmError::Access.errno(), 13);
+    assert_eq!(alloc::format!("{}", VmError::Access), "EACCES");
+    let before = areas(&m);
+    for prot in [Prot::RW, Prot::RX, Prot::WRITE, Prot::EXEC] {
+        assert_eq!(m.protect(vvar, P, prot), Err(VmError::Access));
+        // Also when the range only overlaps the vvar page.
+        assert_eq!(m.protect(vvar, 2 * P, prot), Err(VmError::Access));
+    }
+    assert_eq!(areas(&m), before);
+    // Read-only and PROT_NONE are fine; the vDSO text may become writable.
+    assert_eq!(m.protect(vvar, P, Prot::NONE), Ok(vec![r(vvar, vvar + P)]));
+    assert_eq!(m.protect(vvar, P, Prot::READ), Ok(vec![r(vvar, vvar + P)]));
+    assert_eq!(
+        m.protect(vvar + P, P, Prot::RW),
+        Ok(vec![r(vvar + P, vvar + 2 * P)])
+    );
+    // Different kinds never merge.
+    assert_eq!(m.len(), 2);
+    assert_eq!(m.unmap(vvar, 2 * P), Ok(vec![r(vvar, vvar + 2 * P)]));
+    assert_eq!(m.len(), 0);
+    m.check_invariants().unwrap();
+}

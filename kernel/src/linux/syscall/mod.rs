@@ -6,7 +6,7 @@
 //! errno conversion happens once, in the run loop. An unknown number
 //! returns ENOSYS and is logged once, by name.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use oxv_hal::UserContext;
 
@@ -57,6 +57,7 @@ macro_rules! syscall_table {
     ($($nr:literal => $handler:path),* $(,)?) => {
         /// Runs syscall `nr`.
         pub(crate) fn dispatch(cx: &mut SyscallCx<'_>, nr: u64, a: Args) -> SysResult {
+            count(nr, &a);
             match nr {
                 $($nr => $handler(cx, a),)*
                 _ => unknown(nr),
@@ -228,6 +229,69 @@ pub(crate) fn restartable(nr: u64) -> bool {
         nr,
         0 | 1 | 2 | 16 | 17 | 18 | 19 | 20 | 40 | 72 | 202 | 257 | 295 | 296 | 326
     )
+}
+
+/// Calls per syscall number below 512, counted only with `--verbose`
+/// and logged when the program ends (like `strace -c`).
+static COUNTS: [AtomicU32; 512] = [const { AtomicU32::new(0) }; 512];
+/// clock_gettime calls per clock id (15: any other id), counted likewise:
+/// the ids the vDSO answers should not show up.
+static CLOCK_COUNTS: [AtomicU32; 16] = [const { AtomicU32::new(0) }; 16];
+const NR_CLOCK_GETTIME: u64 = 228;
+
+#[inline]
+fn count(nr: u64, a: &Args) {
+    if !crate::log::verbose() {
+        return;
+    }
+    if let Some(c) = COUNTS.get(nr as usize) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+    if nr == NR_CLOCK_GETTIME {
+        let id = (a[0] as u32 as usize).min(15);
+        CLOCK_COUNTS[id].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Logs the per-syscall call counts (with `--verbose`).
+pub(crate) fn log_counts() {
+    use core::fmt::Write;
+    if !crate::log::verbose() {
+        return;
+    }
+    fn text(l: &crate::log::LineBuf) -> &str {
+        core::str::from_utf8(l.as_bytes()).unwrap_or("")
+    }
+    let mut line = crate::log::LineBuf::new();
+    let mut n = 0;
+    for (nr, c) in COUNTS.iter().enumerate() {
+        let c = c.load(Ordering::Relaxed);
+        if c == 0 {
+            continue;
+        }
+        if n % 8 == 0 && n > 0 {
+            crate::klog!("syscall counts:{}", text(&line));
+            line = crate::log::LineBuf::new();
+        }
+        let _ = match names::name(nr as u64) {
+            Some(name) => write!(line, " {name} {c}"),
+            None => write!(line, " #{nr} {c}"),
+        };
+        n += 1;
+    }
+    if n > 0 {
+        crate::klog!("syscall counts:{}", text(&line));
+    }
+    let mut line = crate::log::LineBuf::new();
+    for (id, c) in CLOCK_COUNTS.iter().enumerate() {
+        let c = c.load(Ordering::Relaxed);
+        if c != 0 {
+            let _ = write!(line, " clock {id}: {c}");
+        }
+    }
+    if !line.as_bytes().is_empty() {
+        crate::klog!("clock_gettime syscalls by clock id:{}", text(&line));
+    }
 }
 
 /// One bit per syscall number below 512: already logged as missing.

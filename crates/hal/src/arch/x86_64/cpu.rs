@@ -16,6 +16,7 @@ pub(crate) const MSR_SFMASK: u32 = 0xC000_0084;
 pub(crate) const MSR_FS_BASE: u32 = 0xC000_0100;
 pub(crate) const MSR_GS_BASE: u32 = 0xC000_0101;
 pub(crate) const MSR_KERNEL_GS_BASE: u32 = 0xC000_0102;
+pub(crate) const MSR_TSC_AUX: u32 = 0xC000_0103;
 
 /// Result of one CPUID query.
 #[derive(Debug, Clone, Copy, Default)]
@@ -70,6 +71,12 @@ pub struct Features {
     pub hypervisor: bool,
     /// Invariant TSC (CPUID.80000007H:EDX bit 8).
     pub invariant_tsc: bool,
+    /// RDTSCP present (CPUID.80000001H:EDX bit 27). When it or `rdpid` is,
+    /// `IA32_TSC_AUX` holds the CPU index on every CPU (Linux's encoding
+    /// `node << 12 | cpu`, node 0), which the vDSO's getcpu reads.
+    pub rdtscp: bool,
+    /// RDPID present (CPUID.7.0:ECX bit 22).
+    pub rdpid: bool,
 }
 
 static FEATURES: spin_cell::Once<Features> = spin_cell::Once::new();
@@ -196,6 +203,7 @@ fn enable_fpu_and_features() -> Features {
     let l1 = cpuid(1, 0);
     let l7 = cpuid(7, 0);
     let ext = cpuid(0x8000_0007, 0);
+    let ext1 = cpuid(0x8000_0001, 0);
     let mut f = Features {
         leaf1_edx: l1.edx,
         leaf1_ecx: l1.ecx,
@@ -204,6 +212,8 @@ fn enable_fpu_and_features() -> Features {
         rdseed: l7.ebx & (1 << 18) != 0,
         hypervisor: l1.ecx & (1 << 31) != 0,
         invariant_tsc: ext.edx & (1 << 8) != 0,
+        rdtscp: ext1.edx & (1 << 27) != 0,
+        rdpid: l7.ecx & (1 << 22) != 0,
         ..Features::default()
     };
     // CR0: MP=1, EM=0, TS=0, NE=1, WP=1.

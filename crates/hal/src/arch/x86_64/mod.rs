@@ -15,3 +15,4 @@ pub(crate) mod smp;
 pub(crate) mod stack;
 pub(crate) mod user;
 pub(crate) mod usercopy;
+pub(crate) mod vdso;

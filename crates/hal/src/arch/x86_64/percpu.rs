@@ -64,6 +64,11 @@ pub(crate) fn init(cpu: usize) {
     super::cpu::wrmsr(super::cpu::MSR_GS_BASE, p as u64);
     super::cpu::wrmsr(super::cpu::MSR_KERNEL_GS_BASE, 0);
     APIC_IDS[cpu].store(u64::from(super::apic::local_apic_id()), Ordering::Relaxed);
+    // The vDSO's getcpu reads the CPU index back with rdtscp/rdpid.
+    let f = super::cpu::features();
+    if f.rdtscp || f.rdpid {
+        super::cpu::wrmsr(super::cpu::MSR_TSC_AUX, cpu as u64);
+    }
 }
 
 /// Index of the running CPU.

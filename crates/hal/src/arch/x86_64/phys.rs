@@ -61,3 +61,20 @@ pub fn boot_words_mut(pa: u64, words: usize) -> &'static mut [u64] {
 pub fn dma_barrier() {
     core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
 }
+
+/// The 4 KiB frame at `pa` as 512 atomic words, for a frame the kernel
+/// allocated once and keeps for its whole lifetime while sharing it with
+/// user mappings (the vDSO's vvar page): the kernel updates it with atomic
+/// stores while programs read it.
+pub fn shared_frame_words(pa: u64) -> &'static [core::sync::atomic::AtomicU64; 512] {
+    assert!(
+        pa.is_multiple_of(4096),
+        "shared frame {pa:#x} not page aligned"
+    );
+    // SAFETY: the caller owns the frame for the rest of the kernel's life
+    // and reaches it only through this view; it is mapped in the direct
+    // map, page aligned (so 8-byte aligned), and every access goes through
+    // atomics, so sharing it between CPUs (and with user-mode readers) is
+    // sound.
+    unsafe { &*(phys_to_virt(pa) as *const [core::sync::atomic::AtomicU64; 512]) }
+}
