@@ -83,7 +83,9 @@ impl MemoryBudget for FrameBudget {
     fn release(&self, _pages: usize) {}
 }
 
+/// A RAM file system; without a size, half of RAM, as Linux's tmpfs.
 fn ramfs(max_bytes: Option<u64>) -> RamFs {
+    let max_bytes = max_bytes.or_else(|| Some(crate::mm::frames::counts().1 as u64 * 4096 / 2));
     RamFs::new(RamFsConfig {
         max_bytes,
         budget: Arc::new(FrameBudget),
@@ -169,6 +171,7 @@ pub(crate) fn init<'a>(root: Option<(InodeRef, &str)>, tmpfs_opts: impl Iterator
         "mode=755",
         false,
     );
+    mount_on(v, b"/dev/shm", ramfs(None).root(), "tmpfs", "tmpfs", "", false);
     mount_on(v, b"/proc", procfs::build(), "proc", "proc", "", false);
     mount_on(v, b"/sys", sysfs(), "sysfs", "sysfs", "", true);
     let mut tmp_done = false;

@@ -77,6 +77,8 @@ pub(crate) struct LinuxThread {
     pub(crate) clear_child_tid: AtomicU64,
     pub(crate) robust_list: SpinLock<(u64, u64)>,
     pub(crate) nice: AtomicU32,
+    /// Thread name (prctl PR_SET_NAME, pthread_setname_np).
+    pub(crate) name: SpinLock<Vec<u8>>,
 }
 
 impl LinuxThread {
@@ -88,6 +90,7 @@ impl LinuxThread {
             clear_child_tid: AtomicU64::new(0),
             robust_list: SpinLock::new((0, 0)),
             nice: AtomicU32::new(0),
+            name: SpinLock::new(Vec::new()),
         }
     }
 

@@ -153,6 +153,7 @@ syscall_table! {
     138 => fs::sys_fstatfs,
     140 => proc::sys_getpriority,
     141 => proc::sys_setpriority,
+    157 => proc::sys_prctl,
     158 => proc::sys_arch_prctl,
     160 => proc::sys_setrlimit,
     162 => fs::sys_sync,

@@ -189,3 +189,72 @@ pub(super) fn sys_setpriority(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     }
     Ok(0)
 }
+
+/// prctl(2): the options programs and runtimes use at start-up. Thread
+/// names are kept (/proc/self/task/N/comm is a later addition); the rest
+/// answer as for a root process without capabilities restrictions.
+pub(super) fn sys_prctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    const PR_SET_PDEATHSIG: u64 = 1;
+    const PR_GET_PDEATHSIG: u64 = 2;
+    const PR_GET_DUMPABLE: u64 = 3;
+    const PR_SET_DUMPABLE: u64 = 4;
+    const PR_SET_NAME: u64 = 15;
+    const PR_GET_NAME: u64 = 16;
+    const PR_GET_SECCOMP: u64 = 21;
+    const PR_CAPBSET_READ: u64 = 23;
+    const PR_SET_TIMERSLACK: u64 = 29;
+    const PR_GET_TIMERSLACK: u64 = 30;
+    const PR_SET_NO_NEW_PRIVS: u64 = 38;
+    const PR_GET_NO_NEW_PRIVS: u64 = 39;
+    const PR_SET_VMA: u64 = 0x5356_4d41;
+    match a[0] {
+        PR_SET_PDEATHSIG => {
+            if a[1] > 64 {
+                return Err(Errno::EINVAL);
+            }
+            // The parent is the host; it never dies while the VM runs.
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => crate::linux::uaccess::write_u32(a[1], 0).map(|_| 0),
+        PR_GET_DUMPABLE => Ok(1),
+        PR_SET_DUMPABLE => {
+            if a[1] > 1 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(0)
+        }
+        PR_SET_NAME => {
+            let name = read_bytes(a[1], 16).or_else(|_| crate::linux::uaccess::read_cstr(a[1], 16))?;
+            let end = name.iter().position(|&b| b == 0).unwrap_or(name.len()).min(15);
+            *cx.thread.name.lock() = name[..end].to_vec();
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut out = [0u8; 16];
+            let n = cx.thread.name.lock().clone();
+            out[..n.len().min(15)].copy_from_slice(&n[..n.len().min(15)]);
+            crate::linux::uaccess::write_bytes(a[1], &out).map(|_| 0)
+        }
+        PR_GET_SECCOMP => Ok(0),
+        PR_CAPBSET_READ => {
+            if a[1] > 40 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(1)
+        }
+        PR_SET_TIMERSLACK => Ok(0),
+        PR_GET_TIMERSLACK => Ok(50_000),
+        PR_SET_NO_NEW_PRIVS => {
+            if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(0)
+        }
+        PR_GET_NO_NEW_PRIVS => Ok(0),
+        PR_SET_VMA => Err(Errno::EINVAL),
+        op => {
+            crate::klog!("prctl option {op} is not supported: EINVAL");
+            Err(Errno::EINVAL)
+        }
+    }
+}
