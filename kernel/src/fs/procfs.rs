@@ -27,6 +27,8 @@ fn maps(p: &Process) -> Vec<u8> {
         let name = match v.kind {
             oxv_mm::vma::VmaKind::Stack => "[stack]".into(),
             oxv_mm::vma::VmaKind::Heap => "[heap]".into(),
+            oxv_mm::vma::VmaKind::Vdso => "[vdso]".into(),
+            oxv_mm::vma::VmaKind::Vvar => "[vvar]".into(),
             oxv_mm::vma::VmaKind::Image => String::from_utf8_lossy(&p.exe).into_owned(),
             _ => String::new(),
         };
