@@ -1,7 +1,7 @@
 //! `oxv-bench`: the numbers in README.md, measured in one interleaved run.
 //!
 //! ```text
-//! cargo run --release -p oxv-bench -- [--runs N]
+//! cargo run --release -p oxv-bench -- [--runs N] [--sys-runs N] [--only boot|sys]
 //! ```
 //!
 //! Prints a Markdown table:
@@ -15,9 +15,16 @@
 //! - the smallest `--mem` (whole MiB) at which static musl and static glibc
 //!   hello run correctly.
 //!
+//! A second table (`sys.rs`) has the system benchmarks: futex ping-pong
+//! between two vCPUs, thread create+join, getpid() and clock_gettime(),
+//! each in the VM (`--cpus 2`) against the same binary run natively, with
+//! ratios (`--sys-runs` runs each, default 3). `--only boot` or
+//! `--only sys` prints just one of the tables.
+//!
 //! Everything goes through the `oxv` library, the code `oxv run` uses.
 
 mod floor;
+mod sys;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,7 +74,10 @@ fn run_once(program: &Path, mem_mib: u64, bootchart: bool) -> (bool, Duration, O
     match report {
         Ok(r) => {
             let ok = r.ending.exit_code() == 0 && out.contents() == b"hello, world\n";
-            let first = r.timeline.guest.and_then(|g| g.micros_since_entry(g.program_start));
+            let first = r
+                .timeline
+                .guest
+                .and_then(|g| g.micros_since_entry(g.program_start));
             (ok, wall, first)
         }
         Err(_) => (false, wall, None),
@@ -94,12 +104,22 @@ fn smallest_mem(program: &Path) -> Option<u64> {
 
 fn main() {
     let mut runs = 11usize;
+    let mut sys_runs = 3usize;
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--runs" => runs = args.next().and_then(|v| v.parse().ok()).unwrap_or(runs),
+            "--sys-runs" => sys_runs = args.next().and_then(|v| v.parse().ok()).unwrap_or(sys_runs),
+            "--only" => match args.next().as_deref() {
+                Some(s @ ("boot" | "sys")) => only = Some(s.to_string()),
+                other => {
+                    eprintln!("oxv-bench: --only takes boot or sys, not {other:?}");
+                    std::process::exit(2);
+                }
+            },
             "-h" | "--help" => {
-                println!("usage: oxv-bench [--runs N]");
+                println!("usage: oxv-bench [--runs N] [--sys-runs N] [--only boot|sys]");
                 return;
             }
             other => {
@@ -109,9 +129,16 @@ fn main() {
         }
     }
     let dir = tempfile::tempdir().expect("temp dir");
+    if only.as_deref() == Some("sys") {
+        sys::table(dir.path(), sys_runs);
+        return;
+    }
     let musl: PathBuf = dir.path().join("hello-musl");
     let glibc: PathBuf = dir.path().join("hello-glibc");
-    for (cc, flags, out) in [("musl-gcc", &["-static"][..], &musl), ("gcc", &["-static"][..], &glibc)] {
+    for (cc, flags, out) in [
+        ("musl-gcc", &["-static"][..], &musl),
+        ("gcc", &["-static"][..], &glibc),
+    ] {
         if let Err(e) = compile(cc, flags, out) {
             eprintln!("oxv-bench: {e}");
             std::process::exit(1);
@@ -145,12 +172,26 @@ fn main() {
 
     println!("| measurement (TCG, microvm, {runs} interleaved runs, medians) | value |");
     println!("|---|---|");
-    println!("| stripped kernel size | {} bytes ({:.0} KiB) |", oxv::kernel::KERNEL.len(), oxv::kernel::KERNEL.len() as f64 / 1024.0);
+    println!(
+        "| stripped kernel size | {} bytes ({:.0} KiB) |",
+        oxv::kernel::KERNEL.len(),
+        oxv::kernel::KERNEL.len() as f64 / 1024.0
+    );
     println!("| kernel entry -> program's first instruction (guest TSC) | {m_first:.0} us |");
     println!("| QEMU floor: trivial PVH guest that exits at once (wall) | {m_floor:.1} ms |");
     println!("| `oxv run hello` (musl static, wall) | {m_hello:.1} ms |");
     println!("| oxv run hello - floor | {:.1} ms |", m_hello - m_floor);
     println!("| smallest --mem, static musl hello | {} |", show(mem_musl));
-    println!("| smallest --mem, static glibc hello | {} |", show(mem_glibc));
-    println!("| successful runs: floor {}/{runs}, hello {}/{runs} | |", t_floor.len(), t_hello.len());
+    println!(
+        "| smallest --mem, static glibc hello | {} |",
+        show(mem_glibc)
+    );
+    println!(
+        "| successful runs: floor {}/{runs}, hello {}/{runs} | |",
+        t_floor.len(),
+        t_hello.len()
+    );
+    if only.is_none() {
+        sys::table(dir.path(), sys_runs);
+    }
 }

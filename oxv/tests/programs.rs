@@ -284,6 +284,132 @@ fn built_programs_are_static() {
     let _ = native();
 }
 
+// ---- Signals, timers, pipes, epoll, futexes and SMP (issue 4). These run
+// ---- with two vCPUs where threads are involved.
+
+fn signals(v: Variant) {
+    Run::new(program("signals", v)).cpus(2).run().assert_ok(
+        "siginfo: ok\n\
+         resethand: ok\n\
+         nodefer: ok\n\
+         sa_mask: ok\n\
+         thread_mask: ok\n\
+         pthread_kill: ok\n\
+         sigpending: ok\n\
+         segv_longjmp: ok\n\
+         ucontext_rip: ok\n\
+         altstack_overflow: ok\n\
+         sigfpe: ok\n\
+         raise_loop: ok\n\
+         signals: ok\n",
+    );
+}
+per_variant!(signals: signals_glibc_static, signals_glibc_static_pie, signals_musl_static);
+
+fn timers(v: Variant) {
+    Run::new(program("timers", v)).run().assert_ok(
+        "alarm: ok\n\
+         itimer_real: ok\n\
+         timerfd: ok\n\
+         clock_nanosleep: ok\n\
+         times: ok\n\
+         getrusage: ok\n\
+         timers: ok\n",
+    );
+}
+per_variant!(timers: timers_glibc_static, timers_glibc_static_pie, timers_musl_static);
+
+fn pipes(v: Variant) {
+    Run::new(program("pipes", v)).cpus(2).run().assert_ok(
+        "pipe2: ok\n\
+         pipe_buf_atomic: ok\n\
+         epipe: ok\n\
+         eof: ok\n\
+         transfer: ok\n\
+         eventfd: ok\n\
+         poll: ok\n\
+         select: ok\n\
+         pipes: ok\n",
+    );
+}
+per_variant!(pipes: pipes_glibc_static, pipes_glibc_static_pie, pipes_musl_static);
+
+fn epoll(v: Variant) {
+    Run::new(program("epoll", v)).cpus(2).run().assert_ok(
+        "create: ok\n\
+         ctl_errors: ok\n\
+         level: ok\n\
+         edge: ok\n\
+         oneshot: ok\n\
+         exclusive: ok\n\
+         pwait: ok\n\
+         pwait2: ok\n\
+         sources: ok\n\
+         wakeup: ok\n\
+         epoll: ok\n",
+    );
+}
+per_variant!(epoll: epoll_glibc_static, epoll_glibc_static_pie, epoll_musl_static);
+
+fn futex_edge(v: Variant) {
+    Run::new(program("futex_edge", v)).cpus(2).run().assert_ok(
+        "wait_eagain: ok\n\
+         wait_timeout: ok\n\
+         wake_counts: ok\n\
+         requeue: ok\n\
+         bitset: ok\n\
+         wake_op: ok\n\
+         errors: ok\n\
+         futex_edge: ok\n",
+    );
+}
+per_variant!(futex_edge: futex_edge_glibc_static, futex_edge_glibc_static_pie, futex_edge_musl_static);
+
+fn monotonic_smp(v: Variant) {
+    Run::new(program("monotonic_smp", v))
+        .cpus(2)
+        .run()
+        .assert_ok("monotonic_smp: ok\n");
+}
+per_variant!(monotonic_smp: monotonic_smp_glibc_static, monotonic_smp_glibc_static_pie, monotonic_smp_musl_static);
+
+/// Online CPUs of the host, from `/sys/devices/system/cpu/online`
+/// ("0-3,6"), for native mode.
+fn host_online_cpus() -> usize {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .expect("read /sys/devices/system/cpu/online");
+    let num = |s: &str| s.parse::<usize>().expect("cpu number");
+    text.trim()
+        .split(',')
+        .map(|range| {
+            range
+                .split_once('-')
+                .map_or(1, |(a, b)| num(b) - num(a) + 1)
+        })
+        .sum()
+}
+
+fn cpus(v: Variant) {
+    // In the VM: exactly the 2 vCPUs asked for, all three ways. Natively:
+    // glibc counts the host's online CPUs, musl (and CPU_COUNT) the test
+    // process's affinity mask.
+    let (online, affinity) = if native() {
+        let affinity = std::thread::available_parallelism().map_or(1, |n| n.get());
+        match v {
+            Variant::MuslStatic => (affinity, affinity),
+            _ => (host_online_cpus(), affinity),
+        }
+    } else {
+        (2, 2)
+    };
+    let expected = format!("sysconf={online}\nget_nprocs={online}\naffinity={affinity}\n");
+    Run::new(program("cpus", v))
+        .cpus(2)
+        .run()
+        .assert_ok(expected);
+}
+per_variant!(cpus: cpus_glibc_static, cpus_glibc_static_pie, cpus_musl_static);
+
 fn vdso_clock(v: Variant) {
     let run = Run::new(program("vdso_clock", v));
     // Two CPUs in the VM, so the threads section reads the clock on both.

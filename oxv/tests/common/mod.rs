@@ -445,6 +445,7 @@ pub struct Run {
     args: Vec<String>,
     env: Vec<(String, String)>,
     stdin: Vec<u8>,
+    cpus: Option<u32>,
 }
 
 impl Run {
@@ -455,7 +456,15 @@ impl Run {
             args: Vec::new(),
             env: Vec::new(),
             stdin: Vec::new(),
+            cpus: None,
         }
+    }
+
+    /// Virtual CPUs for the VM (`oxv run --cpus N`); natively the program
+    /// simply runs on the host's CPUs.
+    pub fn cpus(mut self, n: u32) -> Self {
+        self.cpus = Some(n);
+        self
     }
 
     /// Appends program arguments (after argv[0]).
@@ -487,6 +496,9 @@ impl Run {
         } else {
             cmd = Command::new(env!("CARGO_BIN_EXE_oxv"));
             cmd.args(["run", "--timeout", VM_TIMEOUT]);
+            if let Some(n) = self.cpus {
+                cmd.arg("--cpus").arg(n.to_string());
+            }
             for (k, v) in &self.env {
                 cmd.arg("--env").arg(format!("{k}={v}"));
             }
@@ -499,7 +511,11 @@ impl Run {
     pub fn run_with_options(&self, options: &[&str]) -> Outcome {
         assert!(!native(), "oxv options make no sense in native mode");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_oxv"));
-        cmd.args(["run", "--timeout", VM_TIMEOUT]).args(options);
+        cmd.args(["run", "--timeout", VM_TIMEOUT]);
+        if let Some(n) = self.cpus {
+            cmd.arg("--cpus").arg(n.to_string());
+        }
+        cmd.args(options);
         for (k, v) in &self.env {
             cmd.arg("--env").arg(format!("{k}={v}"));
         }

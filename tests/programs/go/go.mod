@@ -1,0 +1,3 @@
+module oxv.test/gocheck
+
+go 1.19
