@@ -21,9 +21,15 @@
 //! ratios (`--sys-runs` runs each, default 3). `--only boot` or
 //! `--only sys` prints just one of the tables.
 //!
+//! A third table (`fs.rs`) has the file-system benchmarks: image builds,
+//! reading 100 MB in the VM against the host, boot time against image size,
+//! page-cache memory. It runs with the others; `--only fs [--fs-runs N]`
+//! prints it alone.
+//!
 //! Everything goes through the `oxv` library, the code `oxv run` uses.
 
 mod floor;
+mod fs;
 mod sys;
 
 use std::path::{Path, PathBuf};
@@ -103,6 +109,9 @@ fn smallest_mem(program: &Path) -> Option<u64> {
 }
 
 fn main() {
+    if fs::only_fs() {
+        return;
+    }
     let mut runs = 11usize;
     let mut sys_runs = 3usize;
     let mut only: Option<String> = None;
@@ -193,5 +202,6 @@ fn main() {
     );
     if only.is_none() {
         sys::table(dir.path(), sys_runs);
+        fs::table(dir.path(), 5);
     }
 }

@@ -5,10 +5,10 @@
 //! Each program is compiled once per [`Variant`] (`gcc -static`,
 //! `gcc -static-pie`, `musl-gcc -static`) into
 //! `target/test-programs/<variant>/<name>`, and rebuilt when its source or
-//! `check.h` is newer. A per-program [`OnceLock`] keeps parallel tests in one
-//! process from building the same thing twice; the build writes a temporary
-//! file and renames it into place, so concurrent test processes cannot see a
-//! half-written binary.
+//! any header next to it (`check.h`, ...) is newer. A per-program
+//! [`OnceLock`] keeps parallel tests in one process from building the same
+//! thing twice; the build writes a temporary file and renames it into
+//! place, so concurrent test processes cannot see a half-written binary.
 //!
 //! Every run has a deadline twice over: `oxv run --timeout 60s`, and a
 //! host-side kill of the whole process group (oxv and its QEMU) as a backstop.
@@ -194,9 +194,14 @@ pub fn program(name: &str, variant: Variant) -> PathBuf {
 
 fn build(name: &str, variant: Variant) -> Result<PathBuf, String> {
     let src = programs_dir().join(format!("{name}.c"));
-    let header = programs_dir().join("check.h");
     let src_time = mtime(&src).ok_or_else(|| format!("missing test program {}", src.display()))?;
-    let newest_input = mtime(&header).map_or(src_time, |h| h.max(src_time));
+    // Any header in tests/programs (check.h, fs_check.h, ...) may be included.
+    let newest_input = std::fs::read_dir(programs_dir())
+        .map_err(|e| format!("read {}: {e}", programs_dir().display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "h"))
+        .filter_map(|p| mtime(&p))
+        .fold(src_time, SystemTime::max);
     let out_dir = scratch_dir().join(variant.dir_name());
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("create {}: {e}", out_dir.display()))?;
     let out = out_dir.join(name);
