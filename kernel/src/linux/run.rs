@@ -72,9 +72,9 @@ fn errno_return(r: Result<usize, Errno>) -> u64 {
     }
 }
 
-/// Runs one thread of the program until it exits. Never returns: the
-/// thread ends (`exit`) or the whole program does.
-pub(crate) fn thread_main(proc: Arc<Process>, me: Arc<LinuxThread>, mut ctx: UserContext) -> ! {
+/// Runs one thread of the program until it exits (`exit`); the whole
+/// program's end (exit_group, a fatal signal) never returns.
+pub(crate) fn thread_main(proc: Arc<Process>, me: Arc<LinuxThread>, mut ctx: UserContext) {
     loop {
         if let Some(end) = deliver(&proc, &me, &mut ctx) {
             crate::power::finish(end);
@@ -98,7 +98,10 @@ pub(crate) fn thread_main(proc: Arc<Process>, me: Arc<LinuxThread>, mut ctx: Use
                     (r == Err(Errno::EINTR) && syscall::restartable(nr)).then_some(nr);
                 match cx.exit {
                     Some(Exit::Group(c)) => crate::power::finish(Ending::Exited(c)),
-                    Some(Exit::Thread(c)) => super::syscall::thread_exit(&proc, &me, c),
+                    Some(Exit::Thread(c)) => {
+                        super::syscall::thread_exit(&proc, &me, c);
+                        return;
+                    }
                     None => ctx.set_syscall_return(errno_return(r)),
                 }
             }

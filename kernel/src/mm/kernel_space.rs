@@ -130,76 +130,63 @@ const SLOT: u64 = (KSTACK_PAGES + 1) * PAGE_SIZE;
 
 struct StackSlots {
     next: u64,
+    /// Slots of finished threads, still mapped, ready for reuse.
     free: alloc::vec::Vec<u64>,
 }
 
-static STACK_SLOTS: SpinLock<StackSlots> = SpinLock::new(StackSlots {
-    next: 0,
-    free: alloc::vec::Vec::new(),
-});
+static STACK_SLOTS: SpinLock<StackSlots> = SpinLock::new(StackSlots { next: 0, free: alloc::vec::Vec::new() });
 
 /// A kernel stack with an unmapped guard page below it.
+///
+/// Freed stacks keep their frames and mappings and go back to a free list:
+/// unmapping would need a TLB shootdown on every CPU (the kernel half is
+/// shared by all address spaces), and reusing a warm stack makes thread
+/// creation cheaper. The memory held is bounded by the peak thread count.
 #[derive(Debug)]
 pub(crate) struct KernelStack {
     slot: u64,
 }
 
 impl KernelStack {
-    /// Maps a fresh stack; None when out of memory.
+    /// A stack: a recycled one, or a fresh mapping; None when out of memory.
     pub(crate) fn new() -> Option<Self> {
+        let recycled = STACK_SLOTS.lock().free.pop();
+        if let Some(slot) = recycled {
+            return Some(Self { slot });
+        }
         let slot = {
             let mut s = STACK_SLOTS.lock();
-            match s.free.pop() {
-                Some(i) => i,
-                None => {
-                    s.next += 1;
-                    s.next - 1
-                }
-            }
+            s.next += 1;
+            s.next - 1
         };
         let base = STACK_AREA + slot * SLOT + PAGE_SIZE;
-        let flags =
-            PteFlags::PRESENT | PteFlags::WRITABLE | PteFlags::NO_EXECUTE | PteFlags::GLOBAL;
-        let mut g = KERNEL_PT.lock();
-        let pt = g.as_mut()?;
-        for i in 0..KSTACK_PAGES {
-            let ok = super::frames::alloc_zeroed_frame().map(|pa| {
-                (
-                    pa,
-                    pt.map(base + i * PAGE_SIZE, pa, flags, &mut FrameAllocRef),
-                )
-            });
-            match ok {
-                Some((_, Ok(()))) => {}
-                Some((pa, Err(_))) => {
+        let flags = PteFlags::PRESENT | PteFlags::WRITABLE | PteFlags::NO_EXECUTE;
+        let mut mapped = 0;
+        let ok = {
+            let mut g = KERNEL_PT.lock();
+            let pt = g.as_mut()?;
+            (0..KSTACK_PAGES).all(|i| {
+                let Some(pa) = super::frames::alloc_zeroed_frame() else { return false };
+                if pt.map(base + i * PAGE_SIZE, pa, flags, &mut FrameAllocRef).is_err() {
                     super::frames::free_frame(pa);
-                    drop(g);
-                    Self::release(slot, i);
-                    return None;
+                    return false;
                 }
-                None => {
-                    drop(g);
-                    Self::release(slot, i);
-                    return None;
+                mapped += 1;
+                true
+            })
+        };
+        if !ok {
+            // Never used, so no CPU has it in its TLB: unmapping is safe.
+            if let Some(pt) = KERNEL_PT.lock().as_mut() {
+                for i in 0..mapped {
+                    if let Some(pa) = pt.unmap(base + i * PAGE_SIZE) {
+                        super::frames::free_frame(pa);
+                    }
                 }
             }
+            return None;
         }
         Some(Self { slot })
-    }
-
-    fn release(slot: u64, mapped: u64) {
-        let base = STACK_AREA + slot * SLOT + PAGE_SIZE;
-        if let Some(pt) = KERNEL_PT.lock().as_mut() {
-            for i in 0..mapped {
-                if let Some(pa) = pt.unmap(base + i * PAGE_SIZE) {
-                    super::frames::free_frame(pa);
-                }
-            }
-        }
-        // Other CPUs may hold stale TLB entries for the stack; it is only
-        // reused for another stack, which maps the same addresses anew.
-        oxv_hal::flush_tlb_all();
-        STACK_SLOTS.lock().free.push(slot);
     }
 
     /// The (16-byte aligned) top of the stack.
@@ -210,6 +197,6 @@ impl KernelStack {
 
 impl Drop for KernelStack {
     fn drop(&mut self) {
-        Self::release(self.slot, KSTACK_PAGES);
+        STACK_SLOTS.lock().free.push(self.slot);
     }
 }

@@ -214,17 +214,33 @@ pub(crate) fn schedule() {
     next.in_rq.store(false, Ordering::SeqCst);
     next.on_cpu.store(true, Ordering::SeqCst);
     next.cpu.store(cpu, Ordering::Relaxed);
-    *c.current.lock() = Some(next.clone());
+    // No reference to `next` may stay on `prev`'s stack across the switch:
+    // if `prev` is exiting it never resumes to drop it.
+    LOAD[cpu].copy_from(&next.ctx);
+    *c.current.lock() = Some(next);
+    c.slice_end.store(super::clock::monotonic_ns() + SLICE_NS, Ordering::Relaxed);
+    if prev.state().1 == DEAD {
+        // The next thread's finish_switch drops the last reference, after
+        // this stack is no longer in use.
+        *c.prev.lock() = Some(prev);
+        oxv_hal::switch_context(&DEAD_SAVE[cpu], &LOAD[cpu]);
+        unreachable!("an exited thread was resumed");
+    }
     *c.prev.lock() = Some(prev.clone());
-    c.slice_end
-        .store(super::clock::monotonic_ns() + SLICE_NS, Ordering::Relaxed);
-    oxv_hal::switch_context(&prev.ctx, &next.ctx);
+    oxv_hal::switch_context(&prev.ctx, &LOAD[cpu]);
     // Resumed (possibly on another CPU).
     finish_switch();
     if let Some(f) = &prev.fpu {
         let _ = oxv_hal::fpu_restore(&f.lock());
     }
 }
+
+/// The per-CPU copy of the next thread's context (see `schedule`).
+#[allow(clippy::declare_interior_mutable_const)]
+const SAVED_INIT: oxv_hal::SavedContext = oxv_hal::SavedContext::new();
+static LOAD: [oxv_hal::SavedContext; MAX_CPUS] = [SAVED_INIT; MAX_CPUS];
+/// Where an exiting thread's context goes (nobody reads it).
+static DEAD_SAVE: [oxv_hal::SavedContext; MAX_CPUS] = [SAVED_INIT; MAX_CPUS];
 
 /// Completes a switch on the thread that now runs: releases the previous one.
 pub(super) fn finish_switch() {

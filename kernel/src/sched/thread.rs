@@ -119,11 +119,16 @@ impl Thread {
 
 extern "C" fn thread_entry(_arg: usize) -> ! {
     super::cpu::finish_switch();
-    let me = super::cpu::current();
-    if let Some(f) = &me.fpu {
-        let _ = oxv_hal::fpu_restore(&f.lock());
-    }
-    if let Some(f) = me.take_start() {
+    let start = {
+        let me = super::cpu::current();
+        if let Some(f) = &me.fpu {
+            let _ = oxv_hal::fpu_restore(&f.lock());
+        }
+        me.take_start()
+    };
+    // No reference to this thread may stay on its own stack past this
+    // point, or it would never be freed.
+    if let Some(f) = start {
         f();
     }
     super::cpu::exit_current()

@@ -258,8 +258,9 @@ fn walk_robust_list(head: u64, tid: u32) {
 }
 
 /// Ends thread `me`: wakes its joiner through clear_child_tid, releases its
-/// robust futexes, and ends the program if it was the last thread.
-pub(crate) fn thread_exit(proc: &Arc<Process>, me: &Arc<LinuxThread>, code: i32) -> ! {
+/// robust futexes, and ends the program if it was the last thread. The
+/// caller (the thread's run loop) then returns, dropping its references.
+pub(crate) fn thread_exit(proc: &Arc<Process>, me: &Arc<LinuxThread>, code: i32) {
     walk_robust_list(me.robust_list.lock().0, me.tid);
     let ctid = me
         .clear_child_tid
@@ -275,5 +276,6 @@ pub(crate) fn thread_exit(proc: &Arc<Process>, me: &Arc<LinuxThread>, code: i32)
     if last {
         crate::power::finish(crate::linux::run::Ending::Exited(code));
     }
-    crate::sched::exit_current()
+    // Break the thread <-> kernel-thread reference cycle.
+    *me.sched.lock() = None;
 }

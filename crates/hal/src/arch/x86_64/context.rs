@@ -104,6 +104,23 @@ pub fn prepare_stack(
     })
 }
 
+impl SavedContext {
+    /// An empty slot (filled by [`switch`] or `copy_from`).
+    pub const fn new() -> Self {
+        Self { rsp: core::cell::UnsafeCell::new(0) }
+    }
+
+    /// Copies `other`'s saved stack pointer into `self` (the scheduler's
+    /// per-CPU "next" slot, so it holds no reference to the next thread
+    /// across the switch).
+    pub fn copy_from(&self, other: &SavedContext) {
+        // SAFETY: both cells are only accessed by the scheduler on this CPU
+        // at this point: `other` belongs to a suspended thread, `self` to
+        // this CPU.
+        unsafe { *self.rsp.get() = *other.rsp.get() };
+    }
+}
+
 /// Suspends the running thread into `save` and resumes `load`.
 ///
 /// Interrupts should be disabled by the caller (the scheduler); the resumed
