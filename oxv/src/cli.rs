@@ -432,6 +432,7 @@ pub fn build_command(args: BuildArgs) -> Result<String, Error> {
         block_size: args.block_size,
         fast: args.fast,
         keep_owner: args.keep_owner,
+        mountpoints: Vec::new(),
     };
     inputs.validate()?;
     let start = std::time::Instant::now();

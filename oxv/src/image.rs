@@ -173,6 +173,10 @@ pub struct ImageInputs {
     pub fast: bool,
     /// Keep host uid/gid (default: everything owned by root).
     pub keep_owner: bool,
+    /// Extra directories to create if the inputs lack them: mountpoints
+    /// for `--tmpfs` (the root image is read-only, so the kernel cannot
+    /// make them).
+    pub mountpoints: Vec<String>,
 }
 
 fn manifest_err(msg: String) -> Error {
@@ -272,6 +276,17 @@ impl ImageInputs {
                 b.add_dir(dir, Meta::new(mode)).map_err(build_err)?;
             }
         }
+        for dir in &self.mountpoints {
+            // mkdir -p, below whatever exists.
+            let mut cur = String::new();
+            for comp in dir.split('/').filter(|c| !c.is_empty()) {
+                cur.push('/');
+                cur.push_str(comp);
+                if !b.contains(&cur) {
+                    b.add_dir(&cur, Meta::new(0o755)).map_err(build_err)?;
+                }
+            }
+        }
         Ok(b)
     }
 
@@ -306,6 +321,10 @@ impl ImageInputs {
                 &mut links,
                 self.keep_owner,
             )?;
+        }
+        for m in &self.mountpoints {
+            put(&mut h, b"mountpoint");
+            put(&mut h, m.as_bytes());
         }
         if let Some(r) = &self.run {
             put(&mut h, b"run");

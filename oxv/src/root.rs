@@ -112,6 +112,7 @@ pub fn prepare(cfg: &RunConfig) -> Result<Root, Error> {
             meta,
         }),
         adds: cfg.adds.clone(),
+        mountpoints: cfg.tmpfs.iter().map(|(p, _)| p.clone()).collect(),
         ..Default::default()
     };
     inputs.validate()?;

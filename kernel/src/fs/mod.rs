@@ -174,33 +174,84 @@ pub(crate) fn init<'a>(root: Option<(InodeRef, &str)>, tmpfs_opts: impl Iterator
     mount_on(v, b"/dev/shm", ramfs(None).root(), "tmpfs", "tmpfs", "", false);
     mount_on(v, b"/proc", procfs::build(), "proc", "proc", "", false);
     mount_on(v, b"/sys", sysfs(), "sysfs", "sysfs", "", true);
-    let mut tmp_done = false;
-    for opt in tmpfs_opts {
-        match parse_tmpfs(opt) {
-            Some((path, size)) => {
-                tmp_done |= path == b"/tmp";
-                let options = size.map_or(alloc::string::String::new(), |s| {
-                    format!("size={}k", s / 1024)
-                });
-                mount_on(
-                    v,
-                    &path,
-                    ramfs(size).root(),
-                    "tmpfs",
-                    "tmpfs",
-                    &options,
-                    false,
-                );
+    // /tmp first (unless a --tmpfs replaces it), so mounts below it work.
+    let opts: Vec<(Vec<u8>, Option<u64>)> = tmpfs_opts
+        .filter_map(|o| {
+            let p = parse_tmpfs(o);
+            if p.is_none() {
+                crate::klog!("fs: bad tmpfs option {:?}", alloc::string::String::from_utf8_lossy(o));
             }
-            None => crate::klog!(
-                "fs: bad tmpfs option {:?}",
-                alloc::string::String::from_utf8_lossy(opt)
-            ),
-        }
-    }
-    if !tmp_done {
+            p
+        })
+        .collect();
+    if !opts.iter().any(|(p, _)| p == b"/tmp") {
         mount_on(v, b"/tmp", ramfs(None).root(), "tmpfs", "tmpfs", "", false);
     }
+    for (path, size) in opts {
+        let options = size.map_or(alloc::string::String::new(), |s| format!("size={}k", s / 1024));
+        mount_on(v, &path, ramfs(size).root(), "tmpfs", "tmpfs", &options, false);
+    }
+}
+
+/// The canonical absolute path of `path` (relative to the absolute
+/// directory path `base`): symlinks expanded, `.` and `..` applied, as
+/// getcwd and /proc/self/fd report paths. Fails like a lookup would.
+pub(crate) fn canonical(base: &[u8], path: &[u8]) -> Result<Vec<u8>, Errno> {
+    let v = vfs();
+    let r = v.resolver();
+    let mut todo: alloc::collections::VecDeque<Vec<u8>> = alloc::collections::VecDeque::new();
+    let push_all = |todo: &mut alloc::collections::VecDeque<Vec<u8>>, p: &[u8], front: bool| {
+        let comps: Vec<Vec<u8>> = p.split(|&b| b == b'/').filter(|c| !c.is_empty()).map(|c| c.to_vec()).collect();
+        if front {
+            for c in comps.into_iter().rev() {
+                todo.push_front(c);
+            }
+        } else {
+            todo.extend(comps);
+        }
+    };
+    if path.first() != Some(&b'/') {
+        push_all(&mut todo, base, false);
+    }
+    push_all(&mut todo, path, false);
+    let join = |out: &[Vec<u8>]| {
+        let mut p = Vec::new();
+        for c in out {
+            p.push(b'/');
+            p.extend_from_slice(c);
+        }
+        if p.is_empty() {
+            p.push(b'/');
+        }
+        p
+    };
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut links = 0;
+    while let Some(c) = todo.pop_front() {
+        match c.as_slice() {
+            b"." => continue,
+            b".." => {
+                out.pop();
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+        let node = r.resolve(&v.root, &join(&out), false)?;
+        if node.file_type() == oxv_vfs::FileType::Symlink {
+            links += 1;
+            if links > oxv_vfs::node::SYMLOOP_MAX {
+                return Err(Errno::ELOOP);
+            }
+            let target = node.readlink()?;
+            out.pop();
+            if target.first() == Some(&b'/') {
+                out.clear();
+            }
+            push_all(&mut todo, &target, true);
+        }
+    }
+    Ok(join(&out))
 }
 
 /// Reads a whole regular file (the program to run).

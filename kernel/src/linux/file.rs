@@ -194,3 +194,9 @@ impl OpenFile {
         }
     }
 }
+
+/// Whether two open files are the same file (same inode).
+pub(crate) fn same_file(a: &OpenFile, b: &OpenFile) -> bool {
+    let (x, y) = (a.file.metadata(), b.file.metadata());
+    x.dev == y.dev && x.ino == y.ino
+}

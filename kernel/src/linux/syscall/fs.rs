@@ -22,6 +22,10 @@ const AT_REMOVEDIR: u64 = 0x200;
 const AT_SYMLINK_FOLLOW: u64 = 0x400;
 const AT_EMPTY_PATH: u64 = 0x1000;
 const PATH_MAX: usize = 4096;
+const O_LARGEFILE: u32 = 0o100000;
+const AT_NO_AUTOMOUNT: u64 = 0x800;
+/// Flags the stat family accepts (AT_STATX_* sync modes included).
+const STAT_FLAGS: u64 = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | 0x6000;
 
 fn path_arg(addr: u64) -> Result<Vec<u8>, Errno> {
     read_cstr(addr, PATH_MAX)
@@ -118,18 +122,27 @@ fn do_open(cx: &SyscallCx<'_>, dirfd: u64, path_addr: u64, flags: u64, mode: u64
         gid: 0,
     };
     let opened = crate::fs::vfs().resolver().open(&start, &path, req)?;
-    let vf = VfsFile {
-        inode: opened.inode,
-        io: opened.io,
-        path: full_path(cx, dirfd, &path),
+    let full = full_path(cx, dirfd, &path);
+    let follow = flags & oxv_vfs::node::O_NOFOLLOW == 0;
+    let shown = if follow {
+        crate::fs::canonical(b"/", &full).unwrap_or(full)
+    } else {
+        full
     };
-    // Creation flags do not stay on the description.
-    let keep = flags
+    let vf = VfsFile { inode: opened.inode, io: opened.io, path: shown };
+    // Creation flags do not stay on the description; 64-bit opens are
+    // O_LARGEFILE (Linux's force_o_largefile), except O_PATH handles.
+    let mut keep = flags
         & !(oxv_vfs::node::O_CREAT
             | oxv_vfs::node::O_EXCL
             | oxv_vfs::node::O_NOCTTY
             | oxv_vfs::node::O_TRUNC
             | oxv_vfs::node::O_CLOEXEC);
+    if flags & oxv_vfs::node::O_PATH != 0 {
+        keep = oxv_vfs::node::O_PATH | (flags & (oxv_vfs::node::O_DIRECTORY | oxv_vfs::node::O_NOFOLLOW));
+    } else {
+        keep |= O_LARGEFILE;
+    }
     let of = OpenFile::new(Arc::new(vf), keep);
     let limit = nofile_limit(cx);
     let cloexec = flags & oxv_vfs::node::O_CLOEXEC != 0;
@@ -169,6 +182,9 @@ pub(super) fn sys_creat(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 }
 
 fn stat_at(cx: &SyscallCx<'_>, dirfd: u64, path: u64, buf: u64, flags: u64) -> SysResult {
+    if flags & !STAT_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
     let p = path_arg(path)?;
     let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
     let node = lookup_at(cx, dirfd, &p, flags, follow)?;
@@ -185,6 +201,9 @@ pub(super) fn sys_lstat(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 }
 
 pub(super) fn sys_newfstatat(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    if a[3] & !STAT_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
     let p = path_arg(a[1])?;
     if p.is_empty() && a[3] & AT_EMPTY_PATH != 0 && a[0] as i32 != AT_FDCWD {
         let f = file(cx, a[0])?;
@@ -195,6 +214,10 @@ pub(super) fn sys_newfstatat(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 }
 
 pub(super) fn sys_statx(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    const STATX_RESERVED: u64 = 0x8000_0000;
+    if a[3] & STATX_RESERVED != 0 || a[2] & !STAT_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
     let p = path_arg(a[1])?;
     let m = if p.is_empty() && a[2] & AT_EMPTY_PATH != 0 && a[0] as i32 != AT_FDCWD {
         file(cx, a[0])?.file.metadata()
@@ -233,6 +256,10 @@ pub(super) fn sys_faccessat(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 }
 
 pub(super) fn sys_faccessat2(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    const AT_EACCESS: u64 = 0x200;
+    if a[3] & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
     access_at(cx, a[0], a[1], a[2], a[3])
 }
 
@@ -409,7 +436,11 @@ pub(super) fn sys_readlinkat(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 }
 
 pub(super) fn sys_getcwd(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    let mut p = cx.proc.cwd.lock().0.clone();
+    let (mut p, node) = cx.proc.cwd.lock().clone();
+    // A removed working directory has no path (getcwd ENOENT).
+    if node.metadata().nlink == 0 {
+        return Err(Errno::ENOENT);
+    }
     p.push(0);
     if (a[1] as usize) < p.len() {
         return Err(Errno::ERANGE);
@@ -429,8 +460,9 @@ fn set_cwd(cx: &SyscallCx<'_>, node: InodeRef, path: Vec<u8>) -> SysResult {
 pub(super) fn sys_chdir(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let p = path_arg(a[0])?;
     let node = lookup_at(cx, AT_FDCWD as u64, &p, 0, true)?;
-    let full = full_path(cx, AT_FDCWD as u64, &p);
-    set_cwd(cx, node, full)
+    let base = cx.proc.cwd.lock().0.clone();
+    let real = crate::fs::canonical(&base, &p)?;
+    set_cwd(cx, node, real)
 }
 
 pub(super) fn sys_fchdir(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
@@ -562,6 +594,9 @@ fn read_times(addr: u64) -> Result<[Option<Timespec>; 2], Errno> {
 }
 
 pub(super) fn sys_utimensat(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    if a[3] & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
     let times = read_times(a[2])?;
     let node = if a[1] == 0 {
         file(cx, a[0])?.file.inode().ok_or(Errno::EBADF)?
@@ -589,7 +624,17 @@ pub(super) fn sys_chmod(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     chmod_node(&lookup_at(cx, AT_FDCWD as u64, &p, 0, true)?, a[1])
 }
 
+/// A descriptor usable for metadata changes (not an O_PATH handle).
+fn real_file(cx: &SyscallCx<'_>, fd: u64) -> Result<Arc<OpenFile>, Errno> {
+    let f = file(cx, fd)?;
+    if *f.flags.lock() & oxv_vfs::node::O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    Ok(f)
+}
+
 pub(super) fn sys_fchmod(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    real_file(cx, a[0])?;
     chmod_node(&file(cx, a[0])?.file.inode().ok_or(Errno::EBADF)?, a[1])
 }
 
@@ -624,6 +669,7 @@ pub(super) fn sys_lchown(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 }
 
 pub(super) fn sys_fchown(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    real_file(cx, a[0])?;
     chown_node(
         &file(cx, a[0])?.file.inode().ok_or(Errno::EBADF)?,
         a[1],
@@ -632,6 +678,9 @@ pub(super) fn sys_fchown(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 }
 
 pub(super) fn sys_fchownat(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    if a[4] & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
     let p = path_arg(a[1])?;
     chown_node(
         &lookup_at(cx, a[0], &p, a[4], a[4] & AT_SYMLINK_NOFOLLOW == 0)?,
@@ -750,6 +799,9 @@ fn read_off(addr: u64) -> Result<Option<u64>, Errno> {
 
 pub(super) fn sys_sendfile(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let (out, inp) = (file(cx, a[0])?, file(cx, a[1])?);
+    if inp.file.metadata().mode & oxv_vfs::node::S_IFMT == oxv_vfs::node::S_IFDIR {
+        return Err(Errno::EINVAL);
+    }
     let pos = read_off(a[2])?;
     if pos.is_some() && !inp.file.seekable() {
         return Err(Errno::ESPIPE);
@@ -779,6 +831,16 @@ pub(super) fn sys_copy_file_range(cx: &mut SyscallCx<'_>, a: Args) -> SysResult 
     }
     if *out.flags.lock() & oxv_vfs::node::O_APPEND != 0 {
         return Err(Errno::EBADF);
+    }
+    // The same file with overlapping ranges is EINVAL (man 2 copy_file_range).
+    let same = crate::linux::file::same_file(&inp, &out);
+    if same {
+        let len = a[4];
+        let i = ip.unwrap_or_else(|| *inp.offset.lock());
+        let o = op.unwrap_or_else(|| *out.offset.lock());
+        if i < o.saturating_add(len) && o < i.saturating_add(len) {
+            return Err(Errno::EINVAL);
+        }
     }
     let (n, ip2, op2) = copy_between(cx, &inp, ip, &out, op, (a[4] as usize).min(0x7fff_f000))?;
     if let Some(p) = ip2.filter(|_| a[1] != 0) {

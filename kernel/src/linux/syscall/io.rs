@@ -87,7 +87,8 @@ pub(super) fn write_from(
     if pos.is_some() && !seekable {
         return Err(Errno::ESPIPE);
     }
-    let append = pos.is_none() && *of.flags.lock() & oxv_vfs::node::O_APPEND != 0;
+    // With O_APPEND even pwrite appends (a Linux quirk, man 2 pwrite BUGS).
+    let append = *of.flags.lock() & oxv_vfs::node::O_APPEND != 0 && seekable;
     let mut done = 0usize;
     while done < len {
         let n = (len - done).min(CHUNK);
@@ -98,7 +99,9 @@ pub(super) fn write_from(
         };
         let r = if append {
             of.file.append(&io, &data).map(|(at, w)| {
-                *of.offset.lock() = at + w as u64;
+                if pos.is_none() {
+                    *of.offset.lock() = at + w as u64;
+                }
                 w
             })
         } else {
@@ -270,6 +273,10 @@ pub(super) fn sys_lseek(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let f = file(cx, a[0])?;
     if !f.file.seekable() {
         return Err(Errno::ESPIPE);
+    }
+    // Character devices (/dev/null, /dev/zero, ...) have no position.
+    if f.file.metadata().mode & oxv_vfs::node::S_IFMT == oxv_vfs::node::S_IFCHR {
+        return Ok(0);
     }
     let off = a[1] as i64;
     let mut pos = f.offset.lock();
