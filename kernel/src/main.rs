@@ -169,7 +169,7 @@ fn kmain(info: BootInfo) -> ! {
             Some((root, source)),
             rec.option_values(oxv_abi::launch::options::TMPFS),
         );
-        match fs::read_whole_file(rec.exec_path()) {
+        match fs::open_program(rec.exec_path()) {
             Ok(b) => Some(b),
             Err(e) => fail(
                 ExitKind::LoadFailed,
@@ -183,11 +183,11 @@ fn kmain(info: BootInfo) -> ! {
         fs::init(None, rec.option_values(oxv_abi::launch::options::TMPFS));
         None
     };
-    let program: &[u8] = program_bytes.as_deref().unwrap_or(rec.program);
+    let program = program_bytes.unwrap_or(linux::exec::Program::Bytes(rec.program));
     let argv: Vec<&[u8]> = rec.argv().collect();
     let envp: Vec<&[u8]> = rec.envp().collect();
     let exe = rec.exec_path();
-    let loaded = match linux::exec::load(program, exe, &argv, &envp) {
+    let loaded = match linux::exec::load(&program, exe, &argv, &envp) {
         Ok(l) => l,
         Err(e) => fail(ExitKind::LoadFailed, format_args!("{e}")),
     };

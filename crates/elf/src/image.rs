@@ -376,6 +376,23 @@ fn page_down(a: u64) -> u64 {
 /// Validates `bytes` as an ELF64 x86-64 executable (see [`Elf`] for what
 /// holds afterwards). Never panics, whatever the input.
 pub fn parse(bytes: &[u8]) -> Result<Elf<'_>, ElfError> {
+    parse_impl(bytes, bytes.len() as u64)
+}
+
+/// Parses from the first bytes of a file of `file_len` bytes: `head` must
+/// hold the ELF header, the program header table and the PT_INTERP string
+/// (the first page or two of any normal program), else the error says
+/// which is cut off. Segment bounds are checked against `file_len`.
+/// [`LoadSegment::data`] then holds only the part of a segment inside
+/// `head`; loaders that page segments in from the file do not use it.
+pub fn parse_headers(head: &[u8], file_len: u64) -> Result<Elf<'_>, ElfError> {
+    if (head.len() as u64) > file_len {
+        return Err(ElfError::TruncatedHeader);
+    }
+    parse_impl(head, file_len)
+}
+
+fn parse_impl(bytes: &[u8], file_len: u64) -> Result<Elf<'_>, ElfError> {
     if !bytes.starts_with(b"\x7fELF") {
         return Err(ElfError::NotElf);
     }
@@ -438,7 +455,7 @@ pub fn parse(bytes: &[u8]) -> Result<Elf<'_>, ElfError> {
         let ph = ProgramHeader::read(raw);
         match ph.p_type {
             PT_LOAD => {
-                let end = check_load(index, &ph, bytes.len(), kind)?;
+                let end = check_load(index, &ph, file_len, kind)?;
                 if let Some((pv, pend)) = prev {
                     if ph.vaddr < pv {
                         return Err(ElfError::Unsorted { index });
@@ -494,7 +511,7 @@ pub fn parse(bytes: &[u8]) -> Result<Elf<'_>, ElfError> {
 fn check_load(
     index: usize,
     ph: &ProgramHeader,
-    file_len: usize,
+    file_len: u64,
     kind: Kind,
 ) -> Result<u64, ElfError> {
     if ph.filesz > ph.memsz {
@@ -502,7 +519,7 @@ fn check_load(
     }
     if ph.filesz > 0 {
         match ph.offset.checked_add(ph.filesz) {
-            Some(end) if end <= file_len as u64 => {}
+            Some(end) if end <= file_len => {}
             _ => return Err(ElfError::TruncatedSegment { index }),
         }
     }

@@ -52,10 +52,10 @@ mod image;
 mod stack;
 
 pub use image::{
-    parse, Elf, ElfError, Kind, LoadSegment, ProgramHeader, SegmentFlags, Tls, DYN_BASE, EM_X86_64,
-    ET_CORE, ET_DYN, ET_EXEC, ET_REL, PAGE_SIZE, PF_R, PF_W, PF_X, PHDR_SIZE, PT_DYNAMIC,
-    PT_GNU_EH_FRAME, PT_GNU_PROPERTY, PT_GNU_RELRO, PT_GNU_STACK, PT_INTERP, PT_LOAD, PT_NOTE,
-    PT_NULL, PT_PHDR, PT_TLS, USER_END,
+    parse, parse_headers, Elf, ElfError, Kind, LoadSegment, ProgramHeader, SegmentFlags, Tls,
+    DYN_BASE, EM_X86_64, ET_CORE, ET_DYN, ET_EXEC, ET_REL, PAGE_SIZE, PF_R, PF_W, PF_X, PHDR_SIZE,
+    PT_DYNAMIC, PT_GNU_EH_FRAME, PT_GNU_PROPERTY, PT_GNU_RELRO, PT_GNU_STACK, PT_INTERP, PT_LOAD,
+    PT_NOTE, PT_NULL, PT_PHDR, PT_TLS, USER_END,
 };
 pub use stack::{
     build_initial_stack, InitialStack, StackArgs, StackError, AT_BASE, AT_CLKTCK, AT_EGID,

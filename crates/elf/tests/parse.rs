@@ -504,3 +504,19 @@ fn messages() {
         assert_eq!(e.to_string(), *msg);
     }
 }
+
+#[test]
+fn parse_headers_checks_bounds_against_the_file_length() {
+    // A real program: the first 4 KiB parse with the true length, and a
+    // length shorter than a segment's file bytes is refused.
+    let path = std::path::Path::new("/bin/true");
+    let Ok(bytes) = std::fs::read(path) else { return };
+    let head = &bytes[..bytes.len().min(4096)];
+    let full = oxv_elf::parse(&bytes).unwrap();
+    let part = oxv_elf::parse_headers(head, bytes.len() as u64).unwrap();
+    assert_eq!(full.entry(), part.entry());
+    assert_eq!(full.image_span(), part.image_span());
+    assert_eq!(full.load_segments().count(), part.load_segments().count());
+    assert!(oxv_elf::parse_headers(head, 4096).is_err() || bytes.len() <= 4096);
+    assert!(oxv_elf::parse_headers(&bytes, 10).is_err());
+}

@@ -254,6 +254,41 @@ pub(crate) fn canonical(base: &[u8], path: &[u8]) -> Result<Vec<u8>, Errno> {
     Ok(join(&out))
 }
 
+/// A file's pages for demand paging (the program's segments).
+struct InodePages(InodeRef);
+
+impl crate::mm::user_space::PageSource for InodePages {
+    fn read_page(&self, off: u64, buf: &mut [u8]) -> Result<usize, ()> {
+        let mut done = 0;
+        while done < buf.len() {
+            match self.0.read_at(off + done as u64, &mut buf[done..]) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(_) => return Err(()),
+            }
+        }
+        Ok(done)
+    }
+}
+
+/// Bytes read up front to parse a program's headers.
+const PROGRAM_HEAD: usize = 64 * 1024;
+
+/// The program at `path`, for the loader: its first bytes (headers) and
+/// its pages on demand.
+pub(crate) fn open_program(path: &[u8]) -> Result<crate::linux::exec::Program<'static>, Errno> {
+    let v = vfs();
+    let node = v.resolver().resolve(&v.root, path, true)?;
+    if node.file_type() != oxv_vfs::FileType::Regular {
+        return Err(Errno::EACCES);
+    }
+    let len = node.metadata().size;
+    let mut head = alloc::vec![0u8; (len as usize).min(PROGRAM_HEAD)];
+    let n = crate::mm::user_space::PageSource::read_page(&InodePages(node.clone()), 0, &mut head).map_err(|_| Errno::EIO)?;
+    head.truncate(n);
+    Ok(crate::linux::exec::Program::File { head, len, source: Arc::new(InodePages(node)) })
+}
+
 /// Reads a whole regular file (the program to run).
 pub(crate) fn read_whole_file(path: &[u8]) -> Result<Vec<u8>, Errno> {
     let v = vfs();

@@ -7,7 +7,7 @@ use oxv_elf::{build_initial_stack, Elf, ElfError, Kind, StackArgs, DYN_BASE, PAG
 use oxv_hal::UserContext;
 use oxv_mm::vma::{Placement, Prot, VmaKind, DEFAULT_MMAP_BASE, USER_MAX};
 
-use crate::mm::user_space::AddressSpace;
+use crate::mm::user_space::{AddressSpace, PageSource};
 
 /// Top of the main thread's stack.
 pub(crate) const STACK_TOP: u64 = USER_MAX;
@@ -58,7 +58,15 @@ fn prot_of(flags: oxv_elf::SegmentFlags) -> Prot {
     p
 }
 
-fn load_segments(elf: &Elf<'_>, bias: u64, aspace: &mut AddressSpace) -> Result<u64, LoadError> {
+/// The program to load: bytes in memory (copied in at once), or a file
+/// whose pages are read on first touch (only what runs costs time and
+/// memory).
+pub(crate) enum Program<'a> {
+    Bytes(&'a [u8]),
+    File { head: Vec<u8>, len: u64, source: alloc::sync::Arc<dyn PageSource> },
+}
+
+fn load_segments(elf: &Elf<'_>, bias: u64, aspace: &mut AddressSpace, source: Option<&alloc::sync::Arc<dyn PageSource>>) -> Result<u64, LoadError> {
     let file = elf.bytes();
     let mut image_end = 0;
     for seg in elf.load_segments() {
@@ -67,6 +75,13 @@ fn load_segments(elf: &Elf<'_>, bias: u64, aspace: &mut AddressSpace) -> Result<
         let end = (vaddr + seg.memsz).div_ceil(PAGE_SIZE) * PAGE_SIZE;
         image_end = image_end.max(vaddr + seg.memsz);
         let file_end = seg.file_offset + seg.filesz;
+        if let Some(src) = source {
+            let file_off = seg.file_offset - (vaddr - start);
+            aspace
+                .map_file(start, end, prot_of(seg.flags), file_off, file_end, src.clone())
+                .map_err(|_| LoadError::NoMemory)?;
+            continue;
+        }
         // Like Linux's mmap of the segment: each page shows the file from
         // the page-aligned offset, up to the end of the segment's file
         // bytes; the rest (bss) is zero.
@@ -90,12 +105,17 @@ fn load_segments(elf: &Elf<'_>, bias: u64, aspace: &mut AddressSpace) -> Result<
 
 /// Loads `program` and prepares its first thread.
 pub(crate) fn load(
-    program: &[u8],
+    program: &Program<'_>,
     exec_path: &[u8],
     argv: &[&[u8]],
     envp: &[&[u8]],
 ) -> Result<Loaded, LoadError> {
-    let elf = oxv_elf::parse(program).map_err(LoadError::Elf)?;
+    let (elf, source) = match program {
+        Program::Bytes(b) => (oxv_elf::parse(b).map_err(LoadError::Elf)?, None),
+        Program::File { head, len, source } => {
+            (oxv_elf::parse_headers(head, *len).map_err(LoadError::Elf)?, Some(source))
+        }
+    };
     if elf.interp().is_some() {
         return Err(LoadError::Dynamic);
     }
@@ -104,7 +124,7 @@ pub(crate) fn load(
         Kind::Dyn => elf.load_bias(DYN_BASE).ok_or(LoadError::NoMemory)?,
     };
     let mut aspace = AddressSpace::new().ok_or(LoadError::NoMemory)?;
-    let image_end = load_segments(&elf, bias, &mut aspace)?;
+    let image_end = load_segments(&elf, bias, &mut aspace, source)?;
 
     let brk = image_end.div_ceil(PAGE_SIZE) * PAGE_SIZE;
     aspace.init_brk(brk, DEFAULT_MMAP_BASE - (1 << 30));

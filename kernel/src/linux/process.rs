@@ -178,9 +178,5 @@ pub(crate) fn current() -> Option<Arc<Process>> {
 /// Page faults the kernel takes while copying to or from the program.
 pub(crate) fn user_fault_hook(addr: u64, write: bool) -> bool {
     let Some(p) = current() else { return false };
-    let r = p
-        .aspace
-        .lock()
-        .handle_fault(addr, Access { write, exec: false });
-    r.is_ok()
+    crate::mm::user_space::fault(&p.aspace, addr, Access { write, exec: false }).is_ok()
 }

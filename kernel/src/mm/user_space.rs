@@ -28,6 +28,50 @@ pub(crate) enum FaultError {
     Forbidden,
     /// Out of memory.
     NoMemory,
+    /// The backing file could not be read (SIGBUS).
+    Io,
+}
+
+/// Where the pages of a file-backed area come from (the program's ELF
+/// segments, read from its file on first touch). The file system fills
+/// this in; mm only asks for pages.
+pub(crate) trait PageSource: Send + Sync {
+    /// Reads up to `buf.len()` bytes at file offset `off`.
+    fn read_page(&self, off: u64, buf: &mut [u8]) -> Result<usize, ()>;
+}
+
+/// A file-backed range: pages of `start..end` show the file from
+/// `file_off` (the offset at `start`), up to file offset `file_end`,
+/// zeros after (bss).
+#[derive(Clone)]
+struct FileMap {
+    start: u64,
+    end: u64,
+    file_off: u64,
+    file_end: u64,
+    source: alloc::sync::Arc<dyn PageSource>,
+}
+
+/// A page to read from a file before it can be mapped (done without the
+/// address-space lock held, see [`fault`]).
+pub(crate) struct PendingRead {
+    page: u64,
+    off: u64,
+    len: usize,
+    source: alloc::sync::Arc<dyn PageSource>,
+}
+
+/// Resolves a page fault at `addr`, reading file-backed pages outside the
+/// lock (a read may block on the disk).
+pub(crate) fn fault(aspace: &oxv_hal::sync::SpinLock<AddressSpace>, addr: u64, access: Access) -> Result<(), FaultError> {
+    let pending = aspace.lock().handle_fault(addr, access)?;
+    let Some(p) = pending else { return Ok(()) };
+    let mut buf = alloc::vec![0u8; PAGE_SIZE as usize];
+    let n = p.source.read_page(p.off, &mut buf[..p.len]).map_err(|_| FaultError::Io)?;
+    buf[n..].fill(0);
+    let pa = super::frames::alloc_frame().ok_or(FaultError::NoMemory)?;
+    oxv_hal::write_phys(pa, &buf);
+    aspace.lock().finish_read(p.page, pa)
 }
 
 /// What kind of access faulted.
@@ -82,6 +126,7 @@ pub(crate) struct AddressSpace {
     vmas: VmaMap,
     freed: Vec<u64>,
     stale_tlbs: bool,
+    files: Vec<FileMap>,
 }
 
 /// Finishes an update of `aspace` made under its lock: flushes other CPUs'
@@ -113,6 +158,7 @@ impl AddressSpace {
             vmas: VmaMap::new(),
             freed: Vec::new(),
             stale_tlbs: false,
+            files: Vec::new(),
         })
     }
 
@@ -234,7 +280,63 @@ impl AddressSpace {
     }
 
     /// Resolves a page fault at `addr` (demand paging).
-    pub(crate) fn handle_fault(&mut self, addr: u64, access: Access) -> Result<(), FaultError> {
+    /// Maps a fixed image area whose pages are read from `source` on first
+    /// touch: page `start` shows file offset `file_off`; file bytes end at
+    /// `file_end`, zeros follow.
+    pub(crate) fn map_file(
+        &mut self,
+        start: u64,
+        end: u64,
+        prot: Prot,
+        file_off: u64,
+        file_end: u64,
+        source: alloc::sync::Arc<dyn PageSource>,
+    ) -> Result<(), VmError> {
+        let Mapped { replaced, .. } = self.vmas.map(start, end - start, prot, VmaKind::Image, false, Placement::Fixed)?;
+        self.release(&replaced);
+        // A later segment sharing a page wins for that page, as with mmap.
+        for f in self.files.iter_mut() {
+            if f.end > start && f.start < end {
+                if f.start < start {
+                    f.end = start;
+                } else {
+                    let cut = end.min(f.end) - f.start;
+                    f.file_off += cut;
+                    f.start += cut;
+                }
+            }
+        }
+        self.files.retain(|f| f.start < f.end);
+        self.files.push(FileMap { start, end, file_off, file_end, source });
+        Ok(())
+    }
+
+    /// Maps the frame read for a pending file page (unless another thread
+    /// mapped that page meanwhile).
+    fn finish_read(&mut self, page: u64, pa: u64) -> Result<(), FaultError> {
+        let Some(vma) = self.vmas.find(page).copied() else {
+            super::frames::free_frame(pa);
+            return Err(FaultError::Unmapped);
+        };
+        if self.pt.frame_of(page).is_some() {
+            super::frames::free_frame(pa);
+            return Ok(());
+        }
+        if self.pt.map(page, pa, pte_flags(vma.prot), &mut FrameAllocRef).is_err() {
+            super::frames::free_frame(pa);
+            return Err(FaultError::NoMemory);
+        }
+        Ok(())
+    }
+
+    /// Resolves a page fault at `addr` (demand paging). Anonymous pages are
+    /// mapped at once; a file-backed page comes back as a read for the
+    /// caller to do without the lock ([`fault`]).
+    pub(crate) fn handle_fault(&mut self, addr: u64, access: Access) -> Result<Option<PendingRead>, FaultError> {
+        self.handle_fault_inner(addr, access)
+    }
+
+    fn handle_fault_inner(&mut self, addr: u64, access: Access) -> Result<Option<PendingRead>, FaultError> {
         let vma: Vma = *self.vmas.find(addr).ok_or(FaultError::Unmapped)?;
         let need = if access.write {
             Prot::WRITE
@@ -251,7 +353,16 @@ impl AddressSpace {
         if self.pt.frame_of(page).is_some() {
             // Present with stale permissions (or a spurious fault): re-apply.
             self.pt.protect(page, flags);
-            return Ok(());
+            return Ok(None);
+        }
+        if vma.kind == VmaKind::Image {
+            if let Some(f) = self.files.iter().find(|f| f.start <= page && page < f.end) {
+                let off = f.file_off + (page - f.start);
+                let len = f.file_end.saturating_sub(off).min(PAGE_SIZE) as usize;
+                if len > 0 {
+                    return Ok(Some(PendingRead { page, off, len, source: f.source.clone() }));
+                }
+            }
         }
         if vma.kind == VmaKind::Vvar {
             // Dropped by MADV_DONTNEED (or grown by mremap): map it again.
@@ -259,17 +370,14 @@ impl AddressSpace {
             if pa == 0 {
                 return Err(FaultError::Unmapped);
             }
-            return self
-                .pt
-                .map(page, pa, flags, &mut FrameAllocRef)
-                .map_err(|_| FaultError::NoMemory);
+            return self.pt.map(page, pa, flags, &mut FrameAllocRef).map(|_| None).map_err(|_| FaultError::NoMemory);
         }
         let pa = alloc_zeroed_frame().ok_or(FaultError::NoMemory)?;
         if self.pt.map(page, pa, flags, &mut FrameAllocRef).is_err() {
             free_frame(pa);
             return Err(FaultError::NoMemory);
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Maps a fixed image area and fills each page through `fill(va, page)`.
