@@ -340,15 +340,15 @@ pub fn parse_guest_dir(s: &str) -> Result<String, String> {
 /// Formats a duration the way `--timeout` accepts it, for messages.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if d.subsec_nanos() % 1_000_000 != 0 {
+    if !d.subsec_nanos().is_multiple_of(1_000_000) {
         format!("{:.3}s", d.as_secs_f64())
-    } else if ms % 1000 != 0 {
+    } else if !ms.is_multiple_of(1000) {
         format!("{ms}ms")
     } else {
         let s = d.as_secs();
-        if s % 3600 == 0 {
+        if s.is_multiple_of(3600) {
             format!("{}h", s / 3600)
-        } else if s % 60 == 0 {
+        } else if s.is_multiple_of(60) {
             format!("{}m", s / 60)
         } else {
             format!("{s}s")

@@ -122,7 +122,12 @@ pub struct ProgramInput {
 }
 
 /// Directories the kernel mounts file systems on, added to every image.
-const MOUNTPOINTS: [(&str, u32); 4] = [("/dev", 0o755), ("/proc", 0o555), ("/sys", 0o555), ("/tmp", 0o1777)];
+const MOUNTPOINTS: [(&str, u32); 4] = [
+    ("/dev", 0o755),
+    ("/proc", 0o555),
+    ("/sys", 0o555),
+    ("/tmp", 0o1777),
+];
 
 impl ProgramInput {
     /// Reads `host`, to be placed at `guest`.

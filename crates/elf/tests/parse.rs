@@ -510,7 +510,9 @@ fn parse_headers_checks_bounds_against_the_file_length() {
     // A real program: the first 4 KiB parse with the true length, and a
     // length shorter than a segment's file bytes is refused.
     let path = std::path::Path::new("/bin/true");
-    let Ok(bytes) = std::fs::read(path) else { return };
+    let Ok(bytes) = std::fs::read(path) else {
+        return;
+    };
     let head = &bytes[..bytes.len().min(4096)];
     let full = oxv_elf::parse(&bytes).unwrap();
     let part = oxv_elf::parse_headers(head, bytes.len() as u64).unwrap();

@@ -68,7 +68,12 @@ impl core::fmt::Debug for ChaCha20Rng {
 fn key_from(bytes: &[u8]) -> [u32; 8] {
     let mut k = [0u32; 8];
     for (i, w) in k.iter_mut().enumerate() {
-        *w = u32::from_le_bytes([bytes[i * 4], bytes[i * 4 + 1], bytes[i * 4 + 2], bytes[i * 4 + 3]]);
+        *w = u32::from_le_bytes([
+            bytes[i * 4],
+            bytes[i * 4 + 1],
+            bytes[i * 4 + 2],
+            bytes[i * 4 + 3],
+        ]);
     }
     k
 }
@@ -76,7 +81,10 @@ fn key_from(bytes: &[u8]) -> [u32; 8] {
 impl ChaCha20Rng {
     /// A generator keyed with `seed`.
     pub fn from_seed(seed: [u8; 32]) -> Self {
-        Self { key: key_from(&seed), counter: 0 }
+        Self {
+            key: key_from(&seed),
+            counter: 0,
+        }
     }
 
     fn next_block(&mut self) -> [u8; 64] {
@@ -107,8 +115,14 @@ mod tests {
         let key_bytes: [u8; 32] = core::array::from_fn(|i| i as u8);
         let nonce = [0x0900_0000, 0x4a00_0000, 0];
         let out = chacha20_block(&key_from(&key_bytes), 1, &nonce);
-        let expect_start = [0x10, 0xf1, 0xe7, 0xe4, 0xd1, 0x3b, 0x59, 0x15, 0x50, 0x0f, 0xdd, 0x1f, 0xa3, 0x20, 0x71, 0xc4];
-        let expect_end = [0xb5, 0x12, 0x9c, 0xd1, 0xde, 0x16, 0x4e, 0xb9, 0xcb, 0xd0, 0x83, 0xe8, 0xa2, 0x50, 0x3c, 0x4e];
+        let expect_start = [
+            0x10, 0xf1, 0xe7, 0xe4, 0xd1, 0x3b, 0x59, 0x15, 0x50, 0x0f, 0xdd, 0x1f, 0xa3, 0x20,
+            0x71, 0xc4,
+        ];
+        let expect_end = [
+            0xb5, 0x12, 0x9c, 0xd1, 0xde, 0x16, 0x4e, 0xb9, 0xcb, 0xd0, 0x83, 0xe8, 0xa2, 0x50,
+            0x3c, 0x4e,
+        ];
         assert_eq!(out[..16], expect_start);
         assert_eq!(out[48..], expect_end);
     }

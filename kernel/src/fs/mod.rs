@@ -171,7 +171,15 @@ pub(crate) fn init<'a>(root: Option<(InodeRef, &str)>, tmpfs_opts: impl Iterator
         "mode=755",
         false,
     );
-    mount_on(v, b"/dev/shm", ramfs(None).root(), "tmpfs", "tmpfs", "", false);
+    mount_on(
+        v,
+        b"/dev/shm",
+        ramfs(None).root(),
+        "tmpfs",
+        "tmpfs",
+        "",
+        false,
+    );
     mount_on(v, b"/proc", procfs::build(), "proc", "proc", "", false);
     mount_on(v, b"/sys", sysfs(), "sysfs", "sysfs", "", true);
     // /tmp first (unless a --tmpfs replaces it), so mounts below it work.
@@ -179,7 +187,10 @@ pub(crate) fn init<'a>(root: Option<(InodeRef, &str)>, tmpfs_opts: impl Iterator
         .filter_map(|o| {
             let p = parse_tmpfs(o);
             if p.is_none() {
-                crate::klog!("fs: bad tmpfs option {:?}", alloc::string::String::from_utf8_lossy(o));
+                crate::klog!(
+                    "fs: bad tmpfs option {:?}",
+                    alloc::string::String::from_utf8_lossy(o)
+                );
             }
             p
         })
@@ -188,8 +199,18 @@ pub(crate) fn init<'a>(root: Option<(InodeRef, &str)>, tmpfs_opts: impl Iterator
         mount_on(v, b"/tmp", ramfs(None).root(), "tmpfs", "tmpfs", "", false);
     }
     for (path, size) in opts {
-        let options = size.map_or(alloc::string::String::new(), |s| format!("size={}k", s / 1024));
-        mount_on(v, &path, ramfs(size).root(), "tmpfs", "tmpfs", &options, false);
+        let options = size.map_or(alloc::string::String::new(), |s| {
+            format!("size={}k", s / 1024)
+        });
+        mount_on(
+            v,
+            &path,
+            ramfs(size).root(),
+            "tmpfs",
+            "tmpfs",
+            &options,
+            false,
+        );
     }
 }
 
@@ -201,7 +222,11 @@ pub(crate) fn canonical(base: &[u8], path: &[u8]) -> Result<Vec<u8>, Errno> {
     let r = v.resolver();
     let mut todo: alloc::collections::VecDeque<Vec<u8>> = alloc::collections::VecDeque::new();
     let push_all = |todo: &mut alloc::collections::VecDeque<Vec<u8>>, p: &[u8], front: bool| {
-        let comps: Vec<Vec<u8>> = p.split(|&b| b == b'/').filter(|c| !c.is_empty()).map(|c| c.to_vec()).collect();
+        let comps: Vec<Vec<u8>> = p
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+            .map(|c| c.to_vec())
+            .collect();
         if front {
             for c in comps.into_iter().rev() {
                 todo.push_front(c);
@@ -284,32 +309,14 @@ pub(crate) fn open_program(path: &[u8]) -> Result<crate::linux::exec::Program<'s
     }
     let len = node.metadata().size;
     let mut head = alloc::vec![0u8; (len as usize).min(PROGRAM_HEAD)];
-    let n = crate::mm::user_space::PageSource::read_page(&InodePages(node.clone()), 0, &mut head).map_err(|_| Errno::EIO)?;
+    let n = crate::mm::user_space::PageSource::read_page(&InodePages(node.clone()), 0, &mut head)
+        .map_err(|_| Errno::EIO)?;
     head.truncate(n);
-    Ok(crate::linux::exec::Program::File { head, len, source: Arc::new(InodePages(node)) })
-}
-
-/// Reads a whole regular file (the program to run).
-pub(crate) fn read_whole_file(path: &[u8]) -> Result<Vec<u8>, Errno> {
-    let v = vfs();
-    let node = v.resolver().resolve(&v.root, path, true)?;
-    if node.file_type() != oxv_vfs::FileType::Regular {
-        return Err(Errno::EACCES);
-    }
-    let size = node.metadata().size as usize;
-    let mut buf = Vec::new();
-    buf.try_reserve_exact(size).map_err(|_| Errno::ENOMEM)?;
-    buf.resize(size, 0);
-    let mut off = 0;
-    while off < size {
-        let n = node.read_at(off as u64, &mut buf[off..])?;
-        if n == 0 {
-            break;
-        }
-        off += n;
-    }
-    buf.truncate(off);
-    Ok(buf)
+    Ok(crate::linux::exec::Program::File {
+        head,
+        len,
+        source: Arc::new(InodePages(node)),
+    })
 }
 
 /// The few /sys files C libraries and runtimes read to count CPUs.

@@ -63,10 +63,19 @@ fn prot_of(flags: oxv_elf::SegmentFlags) -> Prot {
 /// memory).
 pub(crate) enum Program<'a> {
     Bytes(&'a [u8]),
-    File { head: Vec<u8>, len: u64, source: alloc::sync::Arc<dyn PageSource> },
+    File {
+        head: Vec<u8>,
+        len: u64,
+        source: alloc::sync::Arc<dyn PageSource>,
+    },
 }
 
-fn load_segments(elf: &Elf<'_>, bias: u64, aspace: &mut AddressSpace, source: Option<&alloc::sync::Arc<dyn PageSource>>) -> Result<u64, LoadError> {
+fn load_segments(
+    elf: &Elf<'_>,
+    bias: u64,
+    aspace: &mut AddressSpace,
+    source: Option<&alloc::sync::Arc<dyn PageSource>>,
+) -> Result<u64, LoadError> {
     let file = elf.bytes();
     let mut image_end = 0;
     for seg in elf.load_segments() {
@@ -78,7 +87,14 @@ fn load_segments(elf: &Elf<'_>, bias: u64, aspace: &mut AddressSpace, source: Op
         if let Some(src) = source {
             let file_off = seg.file_offset - (vaddr - start);
             aspace
-                .map_file(start, end, prot_of(seg.flags), file_off, file_end, src.clone())
+                .map_file(
+                    start,
+                    end,
+                    prot_of(seg.flags),
+                    file_off,
+                    file_end,
+                    src.clone(),
+                )
                 .map_err(|_| LoadError::NoMemory)?;
             continue;
         }
@@ -112,9 +128,10 @@ pub(crate) fn load(
 ) -> Result<Loaded, LoadError> {
     let (elf, source) = match program {
         Program::Bytes(b) => (oxv_elf::parse(b).map_err(LoadError::Elf)?, None),
-        Program::File { head, len, source } => {
-            (oxv_elf::parse_headers(head, *len).map_err(LoadError::Elf)?, Some(source))
-        }
+        Program::File { head, len, source } => (
+            oxv_elf::parse_headers(head, *len).map_err(LoadError::Elf)?,
+            Some(source),
+        ),
     };
     if elf.interp().is_some() {
         return Err(LoadError::Dynamic);

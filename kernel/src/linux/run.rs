@@ -105,14 +105,35 @@ pub(crate) fn thread_main(proc: Arc<Process>, me: Arc<LinuxThread>, mut ctx: Use
                     None => ctx.set_syscall_return(errno_return(r)),
                 }
             }
-            Trap::PageFault { addr, write, fetch, .. } => {
-                let r = crate::mm::user_space::fault(&proc.aspace, addr, Access { write, exec: fetch });
+            Trap::PageFault {
+                addr, write, fetch, ..
+            } => {
+                let r =
+                    crate::mm::user_space::fault(&proc.aspace, addr, Access { write, exec: fetch });
                 if let Err(e) = r {
                     let info = match e {
-                        FaultError::Forbidden => SigInfo { signo: SIGSEGV, code: SEGV_ACCERR, addr, pid: 0, value: 0 },
+                        FaultError::Forbidden => SigInfo {
+                            signo: SIGSEGV,
+                            code: SEGV_ACCERR,
+                            addr,
+                            pid: 0,
+                            value: 0,
+                        },
                         // A file page that cannot be read: SIGBUS (BUS_ADRERR).
-                        FaultError::Io => SigInfo { signo: signal::SIGBUS, code: 2, addr, pid: 0, value: 0 },
-                        _ => SigInfo { signo: SIGSEGV, code: SEGV_MAPERR, addr, pid: 0, value: 0 },
+                        FaultError::Io => SigInfo {
+                            signo: signal::SIGBUS,
+                            code: 2,
+                            addr,
+                            pid: 0,
+                            value: 0,
+                        },
+                        _ => SigInfo {
+                            signo: SIGSEGV,
+                            code: SEGV_MAPERR,
+                            addr,
+                            pid: 0,
+                            value: 0,
+                        },
                     };
                     signal::force(&proc, &me, info);
                 }

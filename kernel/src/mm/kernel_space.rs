@@ -134,7 +134,10 @@ struct StackSlots {
     free: alloc::vec::Vec<u64>,
 }
 
-static STACK_SLOTS: SpinLock<StackSlots> = SpinLock::new(StackSlots { next: 0, free: alloc::vec::Vec::new() });
+static STACK_SLOTS: SpinLock<StackSlots> = SpinLock::new(StackSlots {
+    next: 0,
+    free: alloc::vec::Vec::new(),
+});
 
 /// A kernel stack with an unmapped guard page below it.
 ///
@@ -166,8 +169,13 @@ impl KernelStack {
             let mut g = KERNEL_PT.lock();
             let pt = g.as_mut()?;
             (0..KSTACK_PAGES).all(|i| {
-                let Some(pa) = super::frames::alloc_zeroed_frame() else { return false };
-                if pt.map(base + i * PAGE_SIZE, pa, flags, &mut FrameAllocRef).is_err() {
+                let Some(pa) = super::frames::alloc_zeroed_frame() else {
+                    return false;
+                };
+                if pt
+                    .map(base + i * PAGE_SIZE, pa, flags, &mut FrameAllocRef)
+                    .is_err()
+                {
                     super::frames::free_frame(pa);
                     return false;
                 }

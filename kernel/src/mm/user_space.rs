@@ -63,11 +63,18 @@ pub(crate) struct PendingRead {
 
 /// Resolves a page fault at `addr`, reading file-backed pages outside the
 /// lock (a read may block on the disk).
-pub(crate) fn fault(aspace: &oxv_hal::sync::SpinLock<AddressSpace>, addr: u64, access: Access) -> Result<(), FaultError> {
+pub(crate) fn fault(
+    aspace: &oxv_hal::sync::SpinLock<AddressSpace>,
+    addr: u64,
+    access: Access,
+) -> Result<(), FaultError> {
     let pending = aspace.lock().handle_fault(addr, access)?;
     let Some(p) = pending else { return Ok(()) };
     let mut buf = alloc::vec![0u8; PAGE_SIZE as usize];
-    let n = p.source.read_page(p.off, &mut buf[..p.len]).map_err(|_| FaultError::Io)?;
+    let n = p
+        .source
+        .read_page(p.off, &mut buf[..p.len])
+        .map_err(|_| FaultError::Io)?;
     buf[n..].fill(0);
     let pa = super::frames::alloc_frame().ok_or(FaultError::NoMemory)?;
     oxv_hal::write_phys(pa, &buf);
@@ -292,7 +299,14 @@ impl AddressSpace {
         file_end: u64,
         source: alloc::sync::Arc<dyn PageSource>,
     ) -> Result<(), VmError> {
-        let Mapped { replaced, .. } = self.vmas.map(start, end - start, prot, VmaKind::Image, false, Placement::Fixed)?;
+        let Mapped { replaced, .. } = self.vmas.map(
+            start,
+            end - start,
+            prot,
+            VmaKind::Image,
+            false,
+            Placement::Fixed,
+        )?;
         self.release(&replaced);
         // A later segment sharing a page wins for that page, as with mmap.
         for f in self.files.iter_mut() {
@@ -307,7 +321,13 @@ impl AddressSpace {
             }
         }
         self.files.retain(|f| f.start < f.end);
-        self.files.push(FileMap { start, end, file_off, file_end, source });
+        self.files.push(FileMap {
+            start,
+            end,
+            file_off,
+            file_end,
+            source,
+        });
         Ok(())
     }
 
@@ -322,7 +342,11 @@ impl AddressSpace {
             super::frames::free_frame(pa);
             return Ok(());
         }
-        if self.pt.map(page, pa, pte_flags(vma.prot), &mut FrameAllocRef).is_err() {
+        if self
+            .pt
+            .map(page, pa, pte_flags(vma.prot), &mut FrameAllocRef)
+            .is_err()
+        {
             super::frames::free_frame(pa);
             return Err(FaultError::NoMemory);
         }
@@ -332,11 +356,19 @@ impl AddressSpace {
     /// Resolves a page fault at `addr` (demand paging). Anonymous pages are
     /// mapped at once; a file-backed page comes back as a read for the
     /// caller to do without the lock ([`fault`]).
-    pub(crate) fn handle_fault(&mut self, addr: u64, access: Access) -> Result<Option<PendingRead>, FaultError> {
+    pub(crate) fn handle_fault(
+        &mut self,
+        addr: u64,
+        access: Access,
+    ) -> Result<Option<PendingRead>, FaultError> {
         self.handle_fault_inner(addr, access)
     }
 
-    fn handle_fault_inner(&mut self, addr: u64, access: Access) -> Result<Option<PendingRead>, FaultError> {
+    fn handle_fault_inner(
+        &mut self,
+        addr: u64,
+        access: Access,
+    ) -> Result<Option<PendingRead>, FaultError> {
         let vma: Vma = *self.vmas.find(addr).ok_or(FaultError::Unmapped)?;
         let need = if access.write {
             Prot::WRITE
@@ -360,7 +392,12 @@ impl AddressSpace {
                 let off = f.file_off + (page - f.start);
                 let len = f.file_end.saturating_sub(off).min(PAGE_SIZE) as usize;
                 if len > 0 {
-                    return Ok(Some(PendingRead { page, off, len, source: f.source.clone() }));
+                    return Ok(Some(PendingRead {
+                        page,
+                        off,
+                        len,
+                        source: f.source.clone(),
+                    }));
                 }
             }
         }
@@ -370,7 +407,11 @@ impl AddressSpace {
             if pa == 0 {
                 return Err(FaultError::Unmapped);
             }
-            return self.pt.map(page, pa, flags, &mut FrameAllocRef).map(|_| None).map_err(|_| FaultError::NoMemory);
+            return self
+                .pt
+                .map(page, pa, flags, &mut FrameAllocRef)
+                .map(|_| None)
+                .map_err(|_| FaultError::NoMemory);
         }
         let pa = alloc_zeroed_frame().ok_or(FaultError::NoMemory)?;
         if self.pt.map(page, pa, flags, &mut FrameAllocRef).is_err() {

@@ -218,7 +218,8 @@ pub(crate) fn schedule() {
     // if `prev` is exiting it never resumes to drop it.
     LOAD[cpu].copy_from(&next.ctx);
     *c.current.lock() = Some(next);
-    c.slice_end.store(super::clock::monotonic_ns() + SLICE_NS, Ordering::Relaxed);
+    c.slice_end
+        .store(super::clock::monotonic_ns() + SLICE_NS, Ordering::Relaxed);
     if prev.state().1 == DEAD {
         // The next thread's finish_switch drops the last reference, after
         // this stack is no longer in use.

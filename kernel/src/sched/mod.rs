@@ -15,8 +15,8 @@ mod timer;
 mod wait;
 
 pub(crate) use cpu::{
-    arm_slice_timer, block, exit_current, idle_loop, init_boot_cpu, interrupt_user, is_idling,
-    online_mask, preempt_point, prepare_block, this_cpu, yield_now, BlockToken,
+    arm_slice_timer, block, idle_loop, init_boot_cpu, interrupt_user, is_idling, online_mask,
+    preempt_point, prepare_block, this_cpu, yield_now, BlockToken,
 };
 pub(crate) use thread::{spawn, Thread};
 pub(crate) use timer::{call_at, cancel as cancel_timer, sleep_until, Key as TimerKey};

@@ -129,7 +129,11 @@ fn do_open(cx: &SyscallCx<'_>, dirfd: u64, path_addr: u64, flags: u64, mode: u64
     } else {
         full
     };
-    let vf = VfsFile { inode: opened.inode, io: opened.io, path: shown };
+    let vf = VfsFile {
+        inode: opened.inode,
+        io: opened.io,
+        path: shown,
+    };
     // Creation flags do not stay on the description; 64-bit opens are
     // O_LARGEFILE (Linux's force_o_largefile), except O_PATH handles.
     let mut keep = flags
@@ -139,7 +143,8 @@ fn do_open(cx: &SyscallCx<'_>, dirfd: u64, path_addr: u64, flags: u64, mode: u64
             | oxv_vfs::node::O_TRUNC
             | oxv_vfs::node::O_CLOEXEC);
     if flags & oxv_vfs::node::O_PATH != 0 {
-        keep = oxv_vfs::node::O_PATH | (flags & (oxv_vfs::node::O_DIRECTORY | oxv_vfs::node::O_NOFOLLOW));
+        keep = oxv_vfs::node::O_PATH
+            | (flags & (oxv_vfs::node::O_DIRECTORY | oxv_vfs::node::O_NOFOLLOW));
     } else {
         keep |= O_LARGEFILE;
     }

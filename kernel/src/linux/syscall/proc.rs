@@ -224,8 +224,13 @@ pub(super) fn sys_prctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
             Ok(0)
         }
         PR_SET_NAME => {
-            let name = read_bytes(a[1], 16).or_else(|_| crate::linux::uaccess::read_cstr(a[1], 16))?;
-            let end = name.iter().position(|&b| b == 0).unwrap_or(name.len()).min(15);
+            let name =
+                read_bytes(a[1], 16).or_else(|_| crate::linux::uaccess::read_cstr(a[1], 16))?;
+            let end = name
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(name.len())
+                .min(15);
             *cx.thread.name.lock() = name[..end].to_vec();
             Ok(0)
         }

@@ -107,7 +107,9 @@ pub fn prepare_stack(
 impl SavedContext {
     /// An empty slot (filled by [`switch`] or `copy_from`).
     pub const fn new() -> Self {
-        Self { rsp: core::cell::UnsafeCell::new(0) }
+        Self {
+            rsp: core::cell::UnsafeCell::new(0),
+        }
     }
 
     /// Copies `other`'s saved stack pointer into `self` (the scheduler's
