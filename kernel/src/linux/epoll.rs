@@ -11,12 +11,12 @@ use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicU64, Ordering};
 
 use oxv_abi::errno::Errno;
 use oxv_hal::sync::SpinLock;
 use oxv_vfs::Metadata;
 
+use super::anon_inode::anon_inode_metadata;
 use super::file::{File, OpenFile, POLLERR, POLLHUP, POLLIN};
 
 pub(crate) const EPOLLIN: u32 = 0x1;
@@ -27,8 +27,6 @@ pub(crate) const EPOLLEXCLUSIVE: u32 = 1 << 28;
 pub(crate) const EPOLLWAKEUP: u32 = 1 << 29;
 pub(crate) const EPOLLONESHOT: u32 = 1 << 30;
 pub(crate) const EPOLLET: u32 = 1 << 31;
-
-static NEXT_INO: AtomicU64 = AtomicU64::new(8000);
 
 struct Interest {
     file: Weak<OpenFile>,
@@ -43,14 +41,12 @@ struct Interest {
 /// An epoll instance.
 pub(crate) struct Epoll {
     interests: SpinLock<BTreeMap<i32, Interest>>,
-    ino: u64,
 }
 
 impl Epoll {
     pub(crate) fn new() -> Self {
         Self {
             interests: SpinLock::new(BTreeMap::new()),
-            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -207,22 +203,7 @@ impl File for Epoll {
     }
 
     fn metadata(&self) -> Metadata {
-        let now = crate::fs::now();
-        Metadata {
-            ino: self.ino,
-            dev: 0xd,
-            mode: 0o600,
-            nlink: 1,
-            uid: 0,
-            gid: 0,
-            size: 0,
-            blocks: 0,
-            blksize: 4096,
-            atime: now,
-            mtime: now,
-            ctime: now,
-            rdev: 0,
-        }
+        anon_inode_metadata()
     }
 
     fn describe(&self) -> Vec<u8> {

@@ -9,9 +9,9 @@ use oxv_abi::errno::Errno;
 use oxv_hal::sync::SpinLock;
 use oxv_vfs::Metadata;
 
+use super::anon_inode::anon_inode_metadata;
 use super::file::{notify, File, IoCx, POLLERR, POLLIN, POLLOUT};
 
-static NEXT_INO: AtomicU64 = AtomicU64::new(5000);
 const MAX: u64 = u64::MAX - 1;
 
 /// An eventfd.
@@ -19,7 +19,6 @@ pub(crate) struct EventFd {
     count: SpinLock<u64>,
     gen: AtomicU64,
     semaphore: bool,
-    ino: u64,
 }
 
 impl EventFd {
@@ -28,7 +27,6 @@ impl EventFd {
             count: SpinLock::new(initial),
             gen: AtomicU64::new(0),
             semaphore,
-            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
         }
     }
 }
@@ -94,22 +92,7 @@ impl File for EventFd {
     }
 
     fn metadata(&self) -> Metadata {
-        let now = crate::fs::now();
-        Metadata {
-            ino: self.ino,
-            dev: 0xd,
-            mode: 0o600,
-            nlink: 1,
-            uid: 0,
-            gid: 0,
-            size: 0,
-            blocks: 0,
-            blksize: 4096,
-            atime: now,
-            mtime: now,
-            ctime: now,
-            rdev: 0,
-        }
+        anon_inode_metadata()
     }
 
     fn describe(&self) -> Vec<u8> {

@@ -1,6 +1,7 @@
 //! The Linux ABI: the program's process state, ELF loading, the syscall
 //! table, signals.
 
+pub(crate) mod anon_inode;
 pub(crate) mod console_file;
 pub(crate) mod epoll;
 pub(crate) mod errno;

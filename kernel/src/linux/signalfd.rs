@@ -8,6 +8,7 @@ use oxv_abi::errno::Errno;
 use oxv_hal::sync::SpinLock;
 use oxv_vfs::Metadata;
 
+use super::anon_inode::anon_inode_metadata;
 use super::file::{File, IoCx, POLLIN};
 use super::signal;
 
@@ -63,22 +64,7 @@ impl File for SignalFd {
     }
 
     fn metadata(&self) -> Metadata {
-        let now = crate::fs::now();
-        Metadata {
-            ino: 9000,
-            dev: 0xd,
-            mode: 0o600,
-            nlink: 1,
-            uid: 0,
-            gid: 0,
-            size: 0,
-            blocks: 0,
-            blksize: 4096,
-            atime: now,
-            mtime: now,
-            ctime: now,
-            rdev: 0,
-        }
+        anon_inode_metadata()
     }
 
     fn describe(&self) -> Vec<u8> {

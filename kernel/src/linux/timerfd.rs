@@ -4,16 +4,14 @@
 
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicU64, Ordering};
 
 use oxv_abi::errno::Errno;
 use oxv_hal::sync::SpinLock;
 use oxv_vfs::Metadata;
 
+use super::anon_inode::anon_inode_metadata;
 use super::file::{File, IoCx, POLLIN};
 use crate::sched::clock;
-
-static NEXT_INO: AtomicU64 = AtomicU64::new(7000);
 
 #[derive(Default, Clone, Copy)]
 struct State {
@@ -31,7 +29,6 @@ struct State {
 pub(crate) struct TimerFd {
     pub(crate) clock: u32,
     state: SpinLock<State>,
-    ino: u64,
 }
 
 impl TimerFd {
@@ -39,7 +36,6 @@ impl TimerFd {
         Self {
             clock,
             state: SpinLock::new(State::default()),
-            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -131,22 +127,7 @@ impl File for TimerFd {
     }
 
     fn metadata(&self) -> Metadata {
-        let now = crate::fs::now();
-        Metadata {
-            ino: self.ino,
-            dev: 0xd,
-            mode: 0o600,
-            nlink: 1,
-            uid: 0,
-            gid: 0,
-            size: 0,
-            blocks: 0,
-            blksize: 4096,
-            atime: now,
-            mtime: now,
-            ctime: now,
-            rdev: 0,
-        }
+        anon_inode_metadata()
     }
 
     fn describe(&self) -> Vec<u8> {
