@@ -277,6 +277,10 @@ static void t_sysinfo(void) {
     CHECK(total > 0);
     CHECK(freekb > 0 && freekb <= total);
     CHECK(avail > 0 && avail <= total);
+    /* The image's block cache is reclaimable: available = free + cached. */
+    long cached = field(m, "Cached:");
+    CHECK(cached >= 0);
+    CHECK_EQ(avail, freekb + cached);
     CHECK(strstr(m, "MemTotal:") && strstr(strstr(m, "MemTotal:"), " kB\n"));
 
     char *c = slurp("/proc/cpuinfo", NULL);

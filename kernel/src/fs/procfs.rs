@@ -152,9 +152,13 @@ fn process_dir(fs: &Arc<SynthFs>) -> InodeRef {
 fn meminfo() -> Vec<u8> {
     let (free, total) = crate::mm::frames::counts();
     let (t, f) = (total as u64 * 4, free as u64 * 4);
+    // The decompressed-block cache of the root image is given back under
+    // memory pressure, so it counts as available, as Linux's page cache does.
+    let cached = crate::fs::rofs::cached_bytes() as u64 / 1024;
+    let avail = f + cached;
     format!(
-        "MemTotal:       {t:8} kB\nMemFree:        {f:8} kB\nMemAvailable:   {f:8} kB\nBuffers:               0 kB\n\
-         Cached:                0 kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n\
+        "MemTotal:       {t:8} kB\nMemFree:        {f:8} kB\nMemAvailable:   {avail:8} kB\nBuffers:               0 kB\n\
+         Cached:         {cached:8} kB\nSwapCached:            0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n\
          Shmem:                 0 kB\n"
     )
     .into_bytes()

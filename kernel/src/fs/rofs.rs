@@ -92,7 +92,6 @@ pub(crate) fn shrink_caches(bytes: usize) -> usize {
 }
 
 /// Bytes of decompressed blocks cached now.
-#[allow(dead_code)]
 pub(crate) fn cached_bytes() -> usize {
     MOUNTED
         .lock()
