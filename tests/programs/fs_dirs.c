@@ -1,5 +1,5 @@
 /* fs_dirs: directories. mkdir/mkdirat, rmdir (ENOTEMPTY, EINVAL on "."),
- * getdents64 (raw, with small buffers) and readdir, rewinding, removal
+ * getdents64 and getdents (raw, with small buffers) and readdir, rewinding, removal
  * while listing, chdir/fchdir/getcwd (ERANGE, a removed cwd), O_DIRECTORY,
  * statfs/fstatfs.
  *
@@ -165,6 +165,36 @@ static void t_readdir(void) {
             again++;
     }
     CHECK_EQ(again, 104);
+    /* The old getdents lists the same entries, type in each record's last byte. */
+    CHECK_EQ(lseek(fd, 0, SEEK_SET), 0);
+    int old_n = 0, old42 = 0;
+    for (;;) {
+        long got = syscall(SYS_getdents, fd, buf, sizeof buf);
+        CHECK(got >= 0);
+        if (got == 0)
+            break;
+        for (long off = 0; off < got;) {
+            unsigned long d_ino = *(unsigned long *)(buf + off);
+            unsigned short reclen = *(unsigned short *)(buf + off + 16);
+            const char *d_name = buf + off + 18;
+            unsigned char d_type = (unsigned char)buf[off + reclen - 1];
+            CHECK(reclen > 0 && reclen % 8 == 0);
+            CHECK(has_name(names, n, d_name));
+            if (strcmp(d_name, "f042") == 0) {
+                CHECK_EQ(d_ino, ino42);
+                CHECK_EQ(d_type, DT_REG);
+                old42 = 1;
+            }
+            if (strcmp(d_name, "sub") == 0)
+                CHECK_EQ(d_type, DT_DIR);
+            if (strcmp(d_name, "link") == 0)
+                CHECK_EQ(d_type, DT_LNK);
+            old_n++;
+            off += reclen;
+        }
+    }
+    CHECK_EQ(old_n, 104);
+    CHECK(old42);
     CHECK_OK(close(fd));
 
     /* readdir(3), removing entries while listing: each one is seen at most once. */

@@ -1,5 +1,5 @@
 //! Path system calls: open, stat, directories, links, renames, symlinks,
-//! attributes, cwd, truncation, statfs, getdents64, sendfile and
+//! attributes, cwd, truncation, statfs, getdents and getdents64, sendfile and
 //! copy_file_range. Paths resolve through the VFS (crates/vfs) from the
 //! root, the working directory or a directory descriptor.
 
@@ -695,6 +695,64 @@ pub(super) fn sys_fchownat(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
 }
 
 pub(super) fn sys_getdents64(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    read_dirents(cx, a, DirentFormat::Dirent64)
+}
+
+/// The older getdents: still called by some static binaries and old libcs.
+pub(super) fn sys_getdents(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
+    read_dirents(cx, a, DirentFormat::Dirent)
+}
+
+/// The two record layouts the getdents calls return.
+#[derive(Clone, Copy)]
+enum DirentFormat {
+    /// `struct linux_dirent`: ino, off, reclen, name, NUL, padding, and the
+    /// type in the record's last byte.
+    Dirent,
+    /// `struct linux_dirent64`: ino, off, reclen, type, name, NUL, padding.
+    Dirent64,
+}
+
+impl DirentFormat {
+    /// Bytes before the name (ino, off, reclen and, for dirent64, the type).
+    fn header(self) -> usize {
+        match self {
+            Self::Dirent => 18,
+            Self::Dirent64 => 19,
+        }
+    }
+
+    /// Record length for a name: header, name, NUL (and the trailing type
+    /// byte for the old layout), rounded up to 8.
+    fn reclen(self, name_len: usize) -> usize {
+        let tail = match self {
+            Self::Dirent => 2,
+            Self::Dirent64 => 1,
+        };
+        (self.header() + name_len + tail).next_multiple_of(8)
+    }
+
+    fn encode(self, out: &mut Vec<u8>, ino: u64, off: u64, dt: u8, name: &[u8]) {
+        let reclen = self.reclen(name.len());
+        let end = out.len() + reclen;
+        out.extend_from_slice(&ino.to_le_bytes());
+        out.extend_from_slice(&off.to_le_bytes());
+        out.extend_from_slice(&(reclen as u16).to_le_bytes());
+        if let Self::Dirent64 = self {
+            out.push(dt);
+        }
+        out.extend_from_slice(name);
+        out.resize(end, 0);
+        if let Self::Dirent = self {
+            out[end - 1] = dt;
+        }
+    }
+}
+
+/// Fills the program's buffer with as many directory records as fit,
+/// from the descriptor's cursor on; the cursor and offset move only once
+/// the records have reached the program.
+fn read_dirents(cx: &mut SyscallCx<'_>, a: Args, format: DirentFormat) -> SysResult {
     let f = file(cx, a[0])?;
     let node = f.file.inode().ok_or(Errno::ENOTDIR)?;
     if node.file_type() != FileType::Directory {
@@ -704,21 +762,16 @@ pub(super) fn sys_getdents64(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let mut out: Vec<u8> = Vec::new();
     let cursor = f.dir_cursor.lock().clone();
     let mut next = cursor.clone();
+    let start = *f.offset.lock();
+    let mut pos = start;
     let mut too_small = false;
     node.read_dir(&cursor, &mut |e| {
-        let reclen = (19 + e.name.len() + 1).next_multiple_of(8);
-        if out.len() + reclen > cap {
+        if out.len() + format.reclen(e.name.len()) > cap {
             too_small = out.is_empty();
             return false;
         }
-        let mut pos = f.offset.lock();
-        *pos += 1;
-        out.extend_from_slice(&e.ino.to_le_bytes());
-        out.extend_from_slice(&pos.to_le_bytes());
-        out.extend_from_slice(&(reclen as u16).to_le_bytes());
-        out.push(e.kind.dt());
-        out.extend_from_slice(&e.name);
-        out.resize(out.len() + reclen - 19 - e.name.len(), 0);
+        pos += 1;
+        format.encode(&mut out, e.ino, pos, e.kind.dt(), &e.name);
         next = e.next.clone();
         true
     })?;
@@ -727,6 +780,7 @@ pub(super) fn sys_getdents64(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     }
     write_bytes(a[1], &out)?;
     *f.dir_cursor.lock() = next;
+    *f.offset.lock() = pos;
     Ok(out.len())
 }
 

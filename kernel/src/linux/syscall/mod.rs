@@ -113,6 +113,7 @@ syscall_table! {
     75 => fs::sys_fsync,
     76 => fs::sys_truncate,
     77 => fs::sys_ftruncate,
+    78 => fs::sys_getdents,
     79 => fs::sys_getcwd,
     80 => fs::sys_chdir,
     81 => fs::sys_fchdir,
