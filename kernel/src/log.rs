@@ -67,10 +67,17 @@ pub(crate) fn emit_panic(args: core::fmt::Arguments<'_>) {
     console::send_unlocked(GuestChannel::Log, line.as_bytes());
 }
 
-/// Sends one formatted line if verbose logging is on.
+/// Sends one formatted line if verbose logging is on, stamped like dmesg
+/// with the seconds since kernel entry (so `--verbose` shows where boot
+/// time goes).
 pub(crate) fn log(args: core::fmt::Arguments<'_>) {
     if VERBOSE.load(Ordering::Relaxed) {
-        emit(args);
+        let us = crate::sched::clock::monotonic_ns() / 1000;
+        emit(format_args!(
+            "[{:5}.{:06}] {args}",
+            us / 1_000_000,
+            us % 1_000_000
+        ));
     }
 }
 

@@ -124,6 +124,7 @@ fn kmain(info: BootInfo) -> ! {
             format_args!("bad launch record: {e:?}"),
         ),
     };
+    sched::clock::init(info.entry_tsc, rec.wall_clock_ns);
     log::set_verbose(rec.has(FLAG_VERBOSE));
     klog!(
         "oxv: {} KiB RAM, {} KiB free after boot",
@@ -138,7 +139,6 @@ fn kmain(info: BootInfo) -> ! {
         seed.rdseed,
         seed.rdrand
     );
-    sched::clock::init(info.entry_tsc, rec.wall_clock_ns);
     linux::vdso::init();
     let disks = drivers::virtio::probe(drivers::virtio::boot_cmdline(&info));
     klog!("virtio: {} block device(s)", disks.len());

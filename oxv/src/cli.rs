@@ -155,7 +155,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
 
-    /// Show kernel log lines on stderr (prefixed "[kernel] "), the QEMU command line and QEMU's stderr.
+    /// Show kernel log lines on stderr (prefixed "[kernel] ", stamped with seconds since kernel entry), the QEMU command line and QEMU's stderr.
     #[arg(long, short = 'v')]
     pub verbose: bool,
 
