@@ -82,6 +82,13 @@ pub(crate) fn finish(ending: Ending) -> ! {
             fault_addr,
             rip,
         },
+        Ending::OutOfMemory { fault_addr, rip } => ExitRecord {
+            kind: ExitKind::OutOfMemory,
+            code: 0,
+            signal: 9,
+            fault_addr,
+            rip,
+        },
     };
     finish_record(rec)
 }

@@ -31,6 +31,7 @@ pub const LOG_LINES: usize = 64;
 pub const LOG_PREFIX: &str = "[kernel] ";
 
 const SIGBUS: u32 = 7;
+const SIGKILL: u32 = 9;
 const SIGSEGV: u32 = 11;
 const SIGPIPE: u32 = 13;
 
@@ -48,6 +49,13 @@ pub enum Ending {
         /// User instruction pointer, 0 if unknown.
         rip: u64,
     },
+    /// The program ran the VM out of memory and was killed (SIGKILL).
+    OutOfMemory {
+        /// The address whose page fault found no free memory.
+        fault_addr: u64,
+        /// User instruction pointer at that fault.
+        rip: u64,
+    },
     /// The kernel panicked; the panic message lines, first line first.
     KernelPanic(Vec<String>),
     /// The kernel refused to start the program; the reason it logged.
@@ -62,6 +70,7 @@ impl Ending {
         match self {
             Ending::Exited(c) => c & 0xff,
             Ending::Signaled { signal, .. } => 128 + (*signal as i32 & 0x7f),
+            Ending::OutOfMemory { .. } => 128 + SIGKILL as i32,
             Ending::KernelPanic(_) => EXIT_KERNEL_PANIC,
             Ending::LoadFailed(_) => EXIT_BAD_PROGRAM,
             Ending::TimedOut(_) => EXIT_TIMEOUT,
@@ -95,6 +104,10 @@ impl Ending {
                 }
                 Some(m)
             }
+            Ending::OutOfMemory { fault_addr, rip } => Some(format!(
+                "{program} killed by SIGKILL: out of memory (page fault at {fault_addr:#x}, \
+                 rip {rip:#x}); give the VM more with --mem"
+            )),
             Ending::KernelPanic(lines) => {
                 let mut m = String::from("kernel panic: ");
                 let mut it = lines.iter();
@@ -153,6 +166,12 @@ impl DemuxOutput {
                 fault_addr,
                 rip,
             }),
+            Some(ExitRecord {
+                kind: ExitKind::OutOfMemory,
+                fault_addr,
+                rip,
+                ..
+            }) => Ok(Ending::OutOfMemory { fault_addr, rip }),
             Some(ExitRecord {
                 kind: ExitKind::Panic,
                 ..
@@ -592,6 +611,31 @@ mod tests {
             .2
             .unwrap();
         assert_eq!(ending(&o, Some(1)).unwrap().exit_code(), 255);
+    }
+
+    #[test]
+    fn out_of_memory_is_sigkill_with_advice() {
+        let o = run(
+            &exit_frame(ExitKind::OutOfMemory, 0, 9, 0x7fff_0000, 0x40_1090),
+            8,
+            false,
+        )
+        .2
+        .unwrap();
+        let e = ending(&o, Some(1)).unwrap();
+        assert_eq!(
+            e,
+            Ending::OutOfMemory {
+                fault_addr: 0x7fff_0000,
+                rip: 0x40_1090
+            }
+        );
+        assert_eq!(e.exit_code(), 137);
+        assert_eq!(
+            e.message("./a").unwrap(),
+            "./a killed by SIGKILL: out of memory (page fault at 0x7fff0000, rip 0x401090); \
+             give the VM more with --mem"
+        );
     }
 
     #[test]

@@ -264,6 +264,39 @@ fn ud2(v: Variant) {
 }
 per_variant!(ud2: ud2_glibc_static, ud2_glibc_static_pie, ud2_musl_static);
 
+/// Touching more memory than the VM has ends the program the way Linux's
+/// OOM killer does: SIGKILL (exit 137), with a message naming the fault
+/// inside the mapping; never a hang, a kernel panic or a plain SIGSEGV.
+fn oom_touch(v: Variant) {
+    if common::native() {
+        return; // the host has the memory; this is about the VM's limit
+    }
+    let out = Run::new(program("oom_touch", v))
+        .args(["64"])
+        .run_with_options(&["--mem", "16M"]);
+    out.assert_code(137);
+    let stdout = out.stdout_text();
+    let base = stdout
+        .strip_prefix("mapped 64 MiB at 0x")
+        .and_then(|r| r.strip_suffix('\n'))
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .unwrap_or_else(|| panic!("no mapping address on stdout\n{}", out.describe()));
+    let stderr = out.stderr_text();
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("oxv: ") && l.contains("killed by SIGKILL: out of memory"))
+        .unwrap_or_else(|| panic!("no out-of-memory line\n{}", out.describe()));
+    let rest = &line[line.find("page fault at 0x").expect("fault address") + 16..];
+    let hex: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
+    let addr = u64::from_str_radix(&hex, 16).expect("hex fault address");
+    assert!(
+        (base..base + (64 << 20)).contains(&addr),
+        "fault at {addr:#x} is outside the mapping at {base:#x}\n{}",
+        out.describe()
+    );
+}
+per_variant!(oom_touch: oom_touch_glibc_static, oom_touch_glibc_static_pie, oom_touch_musl_static);
+
 /// Guards against a harness that silently runs nothing: in native mode the
 /// built binaries really are static ELF files of the expected kind.
 #[test]

@@ -39,6 +39,10 @@ pub enum ExitKind {
     Panic,
     /// The kernel refused to start the program (bad ELF, out of memory...).
     LoadFailed,
+    /// The program touched memory when no frame was left, even after the
+    /// caches gave theirs back; like Linux's OOM killer, oxv ends it with
+    /// SIGKILL (`signal` 9; `fault_addr` and `rip` say where).
+    OutOfMemory,
 }
 
 /// The last frame the guest sends on [`crate::console::GuestChannel::Exit`].
@@ -48,7 +52,7 @@ pub struct ExitRecord {
     pub kind: ExitKind,
     /// Exit code for [`ExitKind::Exited`], else 0.
     pub code: i32,
-    /// Signal number for [`ExitKind::Signaled`], else 0.
+    /// Signal number for [`ExitKind::Signaled`] and [`ExitKind::OutOfMemory`], else 0.
     pub signal: u32,
     /// Faulting address for SIGSEGV/SIGBUS, else 0.
     pub fault_addr: u64,
@@ -68,6 +72,7 @@ impl ExitRecord {
             ExitKind::Signaled => 1,
             ExitKind::Panic => 2,
             ExitKind::LoadFailed => 3,
+            ExitKind::OutOfMemory => 4,
         };
         out[1..5].copy_from_slice(&self.code.to_le_bytes());
         out[5..9].copy_from_slice(&self.signal.to_le_bytes());
@@ -84,6 +89,7 @@ impl ExitRecord {
             1 => ExitKind::Signaled,
             2 => ExitKind::Panic,
             3 => ExitKind::LoadFailed,
+            4 => ExitKind::OutOfMemory,
             _ => return None,
         };
         Some(Self {
@@ -141,14 +147,22 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let r = ExitRecord {
-            kind: ExitKind::Signaled,
-            code: -1,
-            signal: 11,
-            fault_addr: 0xdead_beef,
-            rip: 0x40_1000,
-        };
-        assert_eq!(ExitRecord::decode(&r.encode()), Some(r));
+        for kind in [
+            ExitKind::Exited,
+            ExitKind::Signaled,
+            ExitKind::Panic,
+            ExitKind::LoadFailed,
+            ExitKind::OutOfMemory,
+        ] {
+            let r = ExitRecord {
+                kind,
+                code: -1,
+                signal: 11,
+                fault_addr: 0xdead_beef,
+                rip: 0x40_1000,
+            };
+            assert_eq!(ExitRecord::decode(&r.encode()), Some(r));
+        }
     }
 
     #[test]

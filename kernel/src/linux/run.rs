@@ -21,7 +21,17 @@ use crate::mm::user_space::{Access, FaultError};
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Ending {
     Exited(i32),
-    Killed { sig: u32, fault_addr: u64, rip: u64 },
+    Killed {
+        sig: u32,
+        fault_addr: u64,
+        rip: u64,
+    },
+    /// A page fault found no free frame: the program is killed (SIGKILL),
+    /// as Linux's OOM killer would.
+    OutOfMemory {
+        fault_addr: u64,
+        rip: u64,
+    },
 }
 
 fn deliver(proc: &Process, t: &LinuxThread, ctx: &mut UserContext) -> Option<Ending> {
@@ -111,6 +121,18 @@ pub(crate) fn thread_main(proc: Arc<Process>, me: Arc<LinuxThread>, mut ctx: Use
                 let r =
                     crate::mm::user_space::fault(&proc.aspace, addr, Access { write, exec: fetch });
                 if let Err(e) = r {
+                    if e == FaultError::NoMemory {
+                        let (free, total) = crate::mm::frames::counts();
+                        crate::log::emit(format_args!(
+                            "out of memory: page fault at {addr:#x} with {} of {} KiB free; killing the program",
+                            free * 4,
+                            total * 4
+                        ));
+                        crate::power::finish(Ending::OutOfMemory {
+                            fault_addr: addr,
+                            rip: ctx.rip,
+                        });
+                    }
                     let info = match e {
                         FaultError::Forbidden => SigInfo {
                             signo: SIGSEGV,
