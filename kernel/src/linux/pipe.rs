@@ -13,6 +13,7 @@ use oxv_abi::errno::Errno;
 use oxv_hal::sync::SpinLock;
 use oxv_vfs::Metadata;
 
+use super::anon_inode::pseudo_fs_metadata;
 use super::file::{notify, File, IoCx, POLLERR, POLLHUP, POLLIN, POLLOUT};
 use super::signal::{self, SigInfo};
 
@@ -20,6 +21,9 @@ use super::signal::{self, SigInfo};
 pub(crate) const PIPE_SIZE: usize = 65536;
 /// Writes up to this size are atomic.
 pub(crate) const PIPE_BUF: usize = 4096;
+
+/// Device number of the pipe file system.
+const PIPEFS_DEV: u64 = 0xc;
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1000);
 const SIGPIPE: u32 = 13;
@@ -186,22 +190,12 @@ impl File for PipeEnd {
     }
 
     fn metadata(&self) -> Metadata {
-        let now = crate::fs::now();
-        Metadata {
-            ino: self.pipe.ino,
-            dev: 0xc,
-            mode: oxv_vfs::node::S_IFIFO | 0o600,
-            nlink: 1,
-            uid: 0,
-            gid: 0,
-            size: self.pipe.buf.lock().len() as u64,
-            blocks: 0,
-            blksize: 4096,
-            atime: now,
-            mtime: now,
-            ctime: now,
-            rdev: 0,
-        }
+        pseudo_fs_metadata(
+            PIPEFS_DEV,
+            self.pipe.ino,
+            oxv_vfs::node::S_IFIFO | 0o600,
+            self.pipe.buf.lock().len() as u64,
+        )
     }
 
     fn ioctl(&self, _io: &IoCx<'_>, cmd: u32, arg: u64) -> Result<usize, Errno> {
