@@ -67,6 +67,28 @@ impl core::fmt::Debug for SynthFs {
     }
 }
 
+/// The [`Inode`] methods every node here answers from its [`Attr`]: file
+/// system id, inode number, type and statfs.
+macro_rules! attr_inode_methods {
+    ($kind:ident) => {
+        fn fs_id(&self) -> u64 {
+            self.attr.fs.fs_id
+        }
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+        fn ino(&self) -> u64 {
+            self.attr.ino
+        }
+        fn file_type(&self) -> FileType {
+            FileType::$kind
+        }
+        fn statfs(&self) -> StatFs {
+            self.attr.statfs()
+        }
+    };
+}
+
 /// Attributes shared by all synthetic nodes.
 struct Attr {
     fs: Arc<SynthFs>,
@@ -300,21 +322,7 @@ impl Inode for SynthDir {
     fn metadata(&self) -> Metadata {
         self.attr.metadata(2, 0)
     }
-    fn fs_id(&self) -> u64 {
-        self.attr.fs.fs_id
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn ino(&self) -> u64 {
-        self.attr.ino
-    }
-    fn file_type(&self) -> FileType {
-        FileType::Directory
-    }
-    fn statfs(&self) -> StatFs {
-        self.attr.statfs()
-    }
+    attr_inode_methods!(Directory);
 
     fn lookup(&self, name: &[u8]) -> Result<InodeRef, Errno> {
         if name == b"." || name == b".." {
@@ -457,21 +465,7 @@ impl Inode for GenFile {
     fn metadata(&self) -> Metadata {
         self.attr.metadata(1, 0)
     }
-    fn fs_id(&self) -> u64 {
-        self.attr.fs.fs_id
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn ino(&self) -> u64 {
-        self.attr.ino
-    }
-    fn file_type(&self) -> FileType {
-        FileType::Regular
-    }
-    fn statfs(&self) -> StatFs {
-        self.attr.statfs()
-    }
+    attr_inode_methods!(Regular);
 
     /// EACCES when opened for writing without a writer; otherwise a
     /// per-open snapshot.
@@ -585,21 +579,7 @@ impl Inode for SynthSymlink {
     fn metadata(&self) -> Metadata {
         self.attr.metadata(1, (self.target)().len() as u64)
     }
-    fn fs_id(&self) -> u64 {
-        self.attr.fs.fs_id
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn ino(&self) -> u64 {
-        self.attr.ino
-    }
-    fn file_type(&self) -> FileType {
-        FileType::Symlink
-    }
-    fn statfs(&self) -> StatFs {
-        self.attr.statfs()
-    }
+    attr_inode_methods!(Symlink);
     fn readlink(&self) -> Result<Vec<u8>, Errno> {
         Ok((self.target)())
     }
@@ -702,21 +682,7 @@ impl Inode for DeviceNode {
     fn metadata(&self) -> Metadata {
         self.attr.metadata(1, 0)
     }
-    fn fs_id(&self) -> u64 {
-        self.attr.fs.fs_id
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn ino(&self) -> u64 {
-        self.attr.ino
-    }
-    fn file_type(&self) -> FileType {
-        FileType::CharDevice
-    }
-    fn statfs(&self) -> StatFs {
-        self.attr.statfs()
-    }
+    attr_inode_methods!(CharDevice);
     fn open(&self, flags: u32) -> Result<Option<InodeRef>, Errno> {
         self.device.open(flags)?;
         Ok(None)
