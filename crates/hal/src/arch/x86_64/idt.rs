@@ -36,65 +36,26 @@ hal_trap_stubs:
 hal_trap_common:
     test byte ptr [rsp + 24], 3
     jnz 1f
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+"#,
+    push_gprs!(),
+    r#"
     mov rdi, rsp
     cld
     call {kernel_trap}
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+"#,
+    pop_gprs!(),
+    r#"
     add rsp, 16
     iretq
 1:
     swapgs
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+"#,
+    push_gprs!(),
+    r#"
     mov rsp, gs:[{kernel_rsp}]
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop rbp
-    pop rbx
+"#,
+    pop_callee_saved!(),
+    r#"
     ret
 "#,
     kernel_trap = sym hal_kernel_trap,

@@ -1,5 +1,8 @@
 //! x86-64 support: boot, CPU setup, paging, traps, user mode, user copy, I/O.
 
+#[macro_use]
+mod asm_frames;
+
 pub(crate) mod apic;
 pub(crate) mod boot;
 pub(crate) mod context;

@@ -93,31 +93,16 @@ global_asm!(
     .section .text.user, "ax", @progbits
     .global hal_enter_user
 hal_enter_user:
-    push rbx
-    push rbp
-    push r12
-    push r13
-    push r14
-    push r15
+"#,
+    push_callee_saved!(),
+    r#"
     mov gs:[{kernel_rsp}], rsp
     lea rax, [rdi + {trap_end}]
     mov gs:[{ctx_top}], rax
     mov rsp, rdi
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+"#,
+    pop_gprs!(),
+    r#"
     add rsp, 16
     swapgs
     iretq
@@ -134,28 +119,13 @@ hal_syscall_entry:
     push rcx
     push 0
     push {vec_syscall}
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+"#,
+    push_gprs!(),
+    r#"
     mov rsp, gs:[{kernel_rsp}]
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop rbp
-    pop rbx
+"#,
+    pop_callee_saved!(),
+    r#"
     ret
 "#,
     kernel_rsp = const PERCPU_KERNEL_RSP,
