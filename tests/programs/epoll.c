@@ -34,27 +34,12 @@
 #include <unistd.h>
 
 #include "check.h"
-
-#define MS 1000000LL
+#include "timing.h"
 
 #ifndef EPOLLEXCLUSIVE
 #define EPOLLEXCLUSIVE (1U << 28)
 #endif
 #define NR_epoll_pwait2 441
-
-static int64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 static int add(int ep, int fd, uint32_t events, uint64_t cookie)
 {

@@ -35,26 +35,11 @@
 #include <unistd.h>
 
 #include "check.h"
-
-#define MS 1000000LL
+#include "timing.h"
 
 #ifndef F_GETPIPE_SZ
 #define F_GETPIPE_SZ 1032
 #endif
-
-static int64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 static void write_all(int fd, const void *buf, size_t len)
 {
