@@ -674,13 +674,7 @@ impl<S: Storage> RofsReader<S> {
         if offset >= f.size {
             return Ok(None);
         }
-        let log2 = self.sb.block_log2;
-        for block in (offset >> log2)..u64::from(f.count) {
-            if !self.block_entry(&f, block)?.is_hole() {
-                return Ok(Some(offset.max(block << log2)));
-            }
-        }
-        Ok(None)
+        self.first_block_from(&f, offset, false)
     }
 
     /// `SEEK_HOLE`: the first offset at or after `offset` inside a hole,
@@ -691,13 +685,21 @@ impl<S: Storage> RofsReader<S> {
         if offset >= f.size {
             return Ok(None);
         }
+        Ok(Some(
+            self.first_block_from(&f, offset, true)?.unwrap_or(f.size),
+        ))
+    }
+
+    /// The first offset at or after `offset` in a stored block that is a
+    /// hole (`hole`) or holds data (`!hole`); `None` past the last block.
+    fn first_block_from(&self, f: &InodeInfo, offset: u64, hole: bool) -> Result<Option<u64>> {
         let log2 = self.sb.block_log2;
         for block in (offset >> log2)..u64::from(f.count) {
-            if self.block_entry(&f, block)?.is_hole() {
+            if self.block_entry(f, block)?.is_hole() == hole {
                 return Ok(Some(offset.max(block << log2)));
             }
         }
-        Ok(Some(f.size))
+        Ok(None)
     }
 
     /// Number of bytes file `ino` occupies in the image (stored blocks;
