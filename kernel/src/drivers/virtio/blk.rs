@@ -72,6 +72,17 @@ struct Task {
     bytes: u32,
 }
 
+impl Task {
+    /// The device read that fills one planned piece.
+    fn read(p: &Piece) -> Self {
+        Self {
+            kind: req_type::IN,
+            sector: p.sector,
+            bytes: p.bytes,
+        }
+    }
+}
+
 /// A virtio block device.
 #[derive(Debug)]
 pub(crate) struct BlkDevice {
@@ -253,14 +264,7 @@ impl BlkDevice {
             );
             pieces.extend(p.map(|piece| (i, piece)));
         }
-        let tasks: Vec<Task> = pieces
-            .iter()
-            .map(|(_, p)| Task {
-                kind: req_type::IN,
-                sector: p.sector,
-                bytes: p.bytes,
-            })
-            .collect();
+        let tasks: Vec<Task> = pieces.iter().map(|(_, p)| Task::read(p)).collect();
         self.run(
             &tasks,
             |_, _| {},
@@ -539,14 +543,7 @@ impl BlockDevice for BlkDevice {
         let p = plan(offset, buf.len(), self.len(), self.max_request);
         let total = p.total();
         let pieces: Vec<Piece> = p.collect();
-        let tasks: Vec<Task> = pieces
-            .iter()
-            .map(|p| Task {
-                kind: req_type::IN,
-                sector: p.sector,
-                bytes: p.bytes,
-            })
-            .collect();
+        let tasks: Vec<Task> = pieces.iter().map(Task::read).collect();
         self.run(
             &tasks,
             |_, _| {},
