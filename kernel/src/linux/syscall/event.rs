@@ -197,12 +197,12 @@ pub(super) fn sys_timerfd_create(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     .map(|fd| fd as usize)
 }
 
-fn timerfd_of(cx: &SyscallCx<'_>, fd: u64) -> Result<Arc<crate::linux::file::OpenFile>, Errno> {
-    let f = file(cx, fd)?;
-    if f.file.as_any().downcast_ref::<TimerFd>().is_none() {
-        return Err(Errno::EINVAL);
-    }
-    Ok(f)
+/// The timerfd behind an open file; EINVAL for any other kind.
+fn as_timerfd(f: &crate::linux::file::OpenFile) -> Result<&TimerFd, Errno> {
+    f.file
+        .as_any()
+        .downcast_ref::<TimerFd>()
+        .ok_or(Errno::EINVAL)
 }
 
 fn write_itimerspec(addr: u64, value: u64, interval: u64) -> Result<(), Errno> {
@@ -227,12 +227,8 @@ pub(super) fn sys_timerfd_settime(cx: &mut SyscallCx<'_>, a: Args) -> SysResult 
     if a[1] & !(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET) != 0 {
         return Err(Errno::EINVAL);
     }
-    let f = timerfd_of(cx, a[0])?;
-    let t = f
-        .file
-        .as_any()
-        .downcast_ref::<TimerFd>()
-        .ok_or(Errno::EINVAL)?;
+    let f = file(cx, a[0])?;
+    let t = as_timerfd(&f)?;
     let (interval, value) = read_itimerspec(a[2])?;
     let first = if value == 0 {
         0
@@ -250,12 +246,8 @@ pub(super) fn sys_timerfd_settime(cx: &mut SyscallCx<'_>, a: Args) -> SysResult 
 }
 
 pub(super) fn sys_timerfd_gettime(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
-    let f = timerfd_of(cx, a[0])?;
-    let t = f
-        .file
-        .as_any()
-        .downcast_ref::<TimerFd>()
-        .ok_or(Errno::EINVAL)?;
+    let f = file(cx, a[0])?;
+    let t = as_timerfd(&f)?;
     let (value, interval) = t.get();
     write_itimerspec(a[1], value, interval)?;
     Ok(0)
