@@ -17,12 +17,10 @@ use oxv_hal::sync::SpinLock;
 use oxv_vfs::Metadata;
 
 use super::anon_inode::anon_inode_metadata;
-use super::file::{File, OpenFile, POLLERR, POLLHUP, POLLIN};
+use super::file::{File, OpenFile, POLLIN};
 
-pub(crate) const EPOLLIN: u32 = 0x1;
 pub(crate) const EPOLLERR: u32 = 0x8;
 pub(crate) const EPOLLHUP: u32 = 0x10;
-pub(crate) const EPOLLRDHUP: u32 = 0x2000;
 pub(crate) const EPOLLEXCLUSIVE: u32 = 1 << 28;
 pub(crate) const EPOLLWAKEUP: u32 = 1 << 29;
 pub(crate) const EPOLLONESHOT: u32 = 1 << 30;
@@ -214,8 +212,3 @@ impl File for Epoll {
         self
     }
 }
-
-#[allow(dead_code)]
-const _: [u16; 3] = [POLLERR, POLLHUP, POLLIN];
-#[allow(dead_code)]
-const _: [u32; 3] = [EPOLLIN, EPOLLRDHUP, EPOLLWAKEUP];

@@ -6,7 +6,7 @@ use alloc::sync::Arc;
 use super::io::{file, with_sigmask};
 use super::ipc::install;
 use super::{Args, SyscallCx};
-use crate::linux::epoll::{Epoll, EPOLLET, EPOLLEXCLUSIVE, EPOLLONESHOT, EPOLLWAKEUP};
+use crate::linux::epoll::{Epoll, EPOLLEXCLUSIVE, EPOLLONESHOT, EPOLLWAKEUP};
 use crate::linux::errno::{Errno, SysResult};
 use crate::linux::file::IoCx;
 use crate::linux::signalfd::SignalFd;
@@ -17,15 +17,9 @@ use crate::sched::clock;
 const O_NONBLOCK: u64 = 0o4000;
 const O_CLOEXEC: u64 = 0o2000000;
 
-fn epoll_of(
-    cx: &SyscallCx<'_>,
-    epfd: u64,
-) -> Result<(Arc<crate::linux::file::OpenFile>, ()), Errno> {
-    let f = file(cx, epfd)?;
-    if f.file.as_any().downcast_ref::<Epoll>().is_none() {
-        return Err(Errno::EINVAL);
-    }
-    Ok((f, ()))
+/// The epoll instance behind an open file; EINVAL for any other kind.
+fn as_epoll(f: &crate::linux::file::OpenFile) -> Result<&Epoll, Errno> {
+    f.file.as_any().downcast_ref::<Epoll>().ok_or(Errno::EINVAL)
 }
 
 pub(super) fn sys_epoll_create(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
@@ -52,7 +46,8 @@ pub(super) fn sys_epoll_ctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     const ADD: u64 = 1;
     const DEL: u64 = 2;
     const MOD: u64 = 3;
-    let (epf, ()) = epoll_of(cx, a[0])?;
+    let epf = file(cx, a[0])?;
+    let ep = as_epoll(&epf)?;
     let target = file(cx, a[2])?;
     if Arc::ptr_eq(&epf, &target) {
         return Err(Errno::EINVAL);
@@ -62,11 +57,6 @@ pub(super) fn sys_epoll_ctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     if kind == oxv_vfs::node::S_IFREG || kind == oxv_vfs::node::S_IFDIR {
         return Err(Errno::EPERM);
     }
-    let ep = epf
-        .file
-        .as_any()
-        .downcast_ref::<Epoll>()
-        .ok_or(Errno::EINVAL)?;
     let fd = a[2] as i32;
     let (events, data) = if a[1] == DEL {
         (0, 0)
@@ -80,7 +70,6 @@ pub(super) fn sys_epoll_ctl(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     if events & EPOLLEXCLUSIVE != 0 && (a[1] == MOD || events & (EPOLLONESHOT | EPOLLWAKEUP) != 0) {
         return Err(Errno::EINVAL);
     }
-    let _ = EPOLLET;
     if a[1] == ADD {
         if let Some(inner) = target.file.as_any().downcast_ref::<Epoll>() {
             if inner.reaches(&epf, 1) {
@@ -109,12 +98,8 @@ fn do_wait(
     if max <= 0 || max as usize > (i32::MAX as usize) / 12 {
         return Err(Errno::EINVAL);
     }
-    let (epf, ()) = epoll_of(cx, epfd)?;
-    let ep = epf
-        .file
-        .as_any()
-        .downcast_ref::<Epoll>()
-        .ok_or(Errno::EINVAL)?;
+    let epf = file(cx, epfd)?;
+    let ep = as_epoll(&epf)?;
     let user_deadline = timeout_ns.map(|t| clock::monotonic_ns().saturating_add(t));
     let io = IoCx {
         proc: cx.proc,
