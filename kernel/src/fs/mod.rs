@@ -16,7 +16,7 @@ use alloc::vec::Vec;
 
 use oxv_abi::errno::Errno;
 use oxv_hal::sync::Once;
-use oxv_vfs::node::{PROC_SUPER_MAGIC, SYSFS_MAGIC};
+use oxv_vfs::node::SYSFS_MAGIC;
 use oxv_vfs::ramfs::{MemoryBudget, RamFs, RamFsConfig};
 use oxv_vfs::synthetic::SynthFs;
 use oxv_vfs::{Clock, InodeRef, MountTable, Resolver, Timespec};
@@ -342,6 +342,3 @@ fn sysfs() -> InodeRef {
     let devices = fs.dir_with(0o755, [(b"system".to_vec(), system as InodeRef)]);
     fs.dir_with(0o555, [(b"devices".to_vec(), devices as InodeRef)])
 }
-
-#[allow(dead_code)]
-const _: u64 = PROC_SUPER_MAGIC;

@@ -26,7 +26,6 @@ pub(crate) fn write_bytes(addr: u64, data: &[u8]) -> Result<(), Errno> {
 }
 
 /// Reads a u64.
-#[allow(dead_code)] // for the syscalls of the file and thread issues
 pub(crate) fn read_u64(addr: u64) -> Result<u64, Errno> {
     let mut b = [0u8; 8];
     copy_from_user(&mut b, addr).errno()?;

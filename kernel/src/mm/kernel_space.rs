@@ -105,7 +105,6 @@ pub(crate) fn share_into(user: &mut PageTable) {
 }
 
 /// Makes a device's MMIO page reachable (uncached) in the direct map.
-#[allow(dead_code)]
 pub(crate) fn map_mmio(pa: u64, len: u64) -> Result<(), oxv_hal::MapError> {
     let mut g = KERNEL_PT.lock();
     let pt = g.as_mut().ok_or(oxv_hal::MapError::NoMemory)?;

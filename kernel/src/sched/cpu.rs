@@ -13,7 +13,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use oxv_hal::sync::SpinLock;
 
-use super::thread::{is_dead, Thread, BLOCKED, DEAD, READY, RUNNING};
+use super::thread::{Thread, DEAD, READY, RUNNING};
 
 /// Most CPUs oxv drives.
 pub(crate) const MAX_CPUS: usize = 64;
@@ -344,15 +344,6 @@ pub(crate) fn idle_loop() -> ! {
     }
 }
 
-#[allow(dead_code)]
-const _: [u64; 2] = [BLOCKED, RUNNING];
-
-/// Whether `t` has exited.
-#[allow(dead_code)]
-pub(crate) fn has_exited(t: &Thread) -> bool {
-    is_dead(t)
-}
-
 /// A blocking episode of the current thread, prepared before it is
 /// published to wakers (futex lists, ...).
 #[derive(Clone)]
@@ -365,12 +356,6 @@ impl BlockToken {
     /// Wakes the thread out of this episode; false if it already left it.
     pub(crate) fn wake(&self) -> bool {
         wake(&self.thread, self.seq)
-    }
-
-    /// Whether this token belongs to `t`.
-    #[allow(dead_code)]
-    pub(crate) fn is(&self, t: &Arc<Thread>) -> bool {
-        Arc::ptr_eq(&self.thread, t)
     }
 }
 

@@ -156,7 +156,3 @@ pub(crate) fn spawn(f: Start, fpu: Option<Box<FpuArea>>, affinity: u64) -> Optio
     super::cpu::enqueue(t.clone());
     Some(t)
 }
-
-pub(super) fn is_dead(t: &Thread) -> bool {
-    t.state().1 == DEAD
-}

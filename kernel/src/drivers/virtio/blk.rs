@@ -47,8 +47,6 @@ pub(crate) trait BlockDevice: Send + Sync {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno>;
     /// Size in bytes.
     fn len(&self) -> u64;
-    /// The device's preferred I/O size in bytes (at least 512).
-    fn block_size(&self) -> u32;
 }
 
 /// Descriptors in the request queue.
@@ -228,58 +226,9 @@ impl BlkDevice {
         Some(dev)
     }
 
-    /// Name for logs.
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Capacity in 512-byte sectors.
-    pub(crate) fn capacity_sectors(&self) -> u64 {
-        self.capacity
-    }
-
-    /// Whether the device refuses writes.
-    pub(crate) fn read_only(&self) -> bool {
-        self.read_only
-    }
-
-    /// Reads whole sectors starting at `sector` into `buf` (a multiple of
-    /// 512 bytes). Reading past the end is EIO.
-    pub(crate) fn read(&self, sector: u64, buf: &mut [u8]) -> Result<(), Errno> {
-        self.read_batch(&mut [(sector, buf)])
-    }
-
-    /// Reads several sector ranges at once: all their requests are queued
-    /// together (up to the queue depth) and the call returns when every
-    /// one has completed. Each buffer is a multiple of 512 bytes.
-    pub(crate) fn read_batch(&self, reqs: &mut [(u64, &mut [u8])]) -> Result<(), Errno> {
-        let mut pieces: Vec<(usize, Piece)> = Vec::new();
-        for (i, (sector, buf)) in reqs.iter().enumerate() {
-            self.check_range(*sector, buf.len())?;
-            let p = plan(
-                sector * SECTOR_SIZE,
-                buf.len(),
-                self.len(),
-                self.max_request,
-            );
-            pieces.extend(p.map(|piece| (i, piece)));
-        }
-        let tasks: Vec<Task> = pieces.iter().map(|(_, p)| Task::read(p)).collect();
-        self.run(
-            &tasks,
-            |_, _| {},
-            |k, data| {
-                let (i, p) = pieces[k];
-                data.read(
-                    p.skip as usize,
-                    &mut reqs[i].1[p.dst..p.dst + p.copy as usize],
-                );
-            },
-        )
-    }
-
     /// Writes whole sectors starting at `sector` (a multiple of 512 bytes).
     /// EROFS on a read-only device, ENOSPC past the end.
+    #[allow(dead_code)] // the write path for a persistent file system; no caller yet
     pub(crate) fn write(&self, sector: u64, data: &[u8]) -> Result<(), Errno> {
         if self.read_only {
             return Err(Errno::EROFS);
@@ -310,6 +259,7 @@ impl BlkDevice {
 
     /// Flushes the device's write cache (a no-op without VIRTIO_BLK_F_FLUSH:
     /// then the device writes through).
+    #[allow(dead_code)] // the write path for a persistent file system; no caller yet
     pub(crate) fn flush(&self) -> Result<(), Errno> {
         if !self.can_flush {
             return Ok(());
@@ -326,6 +276,7 @@ impl BlkDevice {
     }
 
     /// `len` bytes from `sector`: whole sectors, inside the device.
+    #[allow(dead_code)] // used by `write` only
     fn check_range(&self, sector: u64, len: usize) -> Result<(), Errno> {
         if !(len as u64).is_multiple_of(SECTOR_SIZE) {
             return Err(Errno::EINVAL);
@@ -557,9 +508,5 @@ impl BlockDevice for BlkDevice {
 
     fn len(&self) -> u64 {
         self.capacity.saturating_mul(SECTOR_SIZE)
-    }
-
-    fn block_size(&self) -> u32 {
-        self.block_size
     }
 }

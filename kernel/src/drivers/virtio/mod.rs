@@ -25,11 +25,6 @@
 //! before the program's address space is created (devices mapped later
 //! above 512 GiB would not be visible in an already-built page table).
 
-// The boot sequence only probes so far; the I/O paths are for the
-// file-system layer (a rofs root on a virtio disk) and virtio-net, which
-// land separately. Remove this once they call in.
-#![allow(dead_code)]
-
 pub(crate) mod blk;
 pub(crate) mod mmio;
 pub(crate) mod pci;

@@ -43,8 +43,10 @@ pub(crate) trait Transport: Send {
     /// The configuration atomicity counter (2.5.1).
     fn config_generation(&self) -> u32;
     /// Reads a u8 of the device-specific configuration.
+    #[allow(dead_code)] // virtio-blk reads none; a net device's status and MAC are u8/u16
     fn config_u8(&self, off: u64) -> u8;
     /// Reads a u16 (aligned) of the device-specific configuration.
+    #[allow(dead_code)] // virtio-blk reads none; a net device's status and MAC are u8/u16
     fn config_u16(&self, off: u64) -> u16;
     /// Reads a u32 (aligned) of the device-specific configuration.
     fn config_u32(&self, off: u64) -> u32;

@@ -6,7 +6,7 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use oxv_vfs::{DirCursor, FileType, InodeRef, OpenRequest, Timespec};
+use oxv_vfs::{FileType, InodeRef, OpenRequest, Timespec};
 
 use super::io::{file, nofile_limit, write_stat, write_statx};
 use super::{Args, SyscallCx};
@@ -910,6 +910,3 @@ pub(super) fn sys_copy_file_range(cx: &mut SyscallCx<'_>, a: Args) -> SysResult 
     }
     Ok(n)
 }
-
-#[allow(dead_code)]
-const _: DirCursor = DirCursor::Start;

@@ -9,7 +9,6 @@ use crate::linux::errno::{Errno, IntoErrno, SysResult};
 use crate::mm::user_space::commit;
 
 const MAP_SHARED: u64 = 0x01;
-const MAP_PRIVATE: u64 = 0x02;
 const MAP_SHARED_VALIDATE: u64 = 0x03;
 const MAP_FIXED: u64 = 0x10;
 const MAP_ANONYMOUS: u64 = 0x20;
@@ -28,6 +27,7 @@ pub(super) fn sys_mmap(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     let [addr, len, prot_bits, flags, fd, off] = a;
     let p = prot(prot_bits)?;
     let kind = flags & MAP_SHARED_VALIDATE;
+    // Exactly one of MAP_SHARED, MAP_PRIVATE (0x02) or MAP_SHARED_VALIDATE.
     if kind == 0 {
         return Err(Errno::EINVAL);
     }
@@ -54,7 +54,6 @@ pub(super) fn sys_mmap(cx: &mut SyscallCx<'_>, a: Args) -> SysResult {
     } else {
         VmaKind::Anon
     };
-    let _ = MAP_PRIVATE;
     let r = cx
         .proc
         .aspace
